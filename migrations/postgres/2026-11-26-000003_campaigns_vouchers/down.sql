@@ -1,0 +1,3 @@
+DROP TABLE vouchers;
+DROP TABLE voucher_batches;
+DROP TABLE campaigns;

@@ -1,0 +1,141 @@
+//! Who is calling: extractors that turn a bearer token into a user, or refuse.
+//!
+//! - [`AuthUser`]: any signed-in user (401 `unauthorized` without a valid token);
+//! - [`AdminUser`]: an administrator (403 `forbidden` for others);
+//! - [`Resident`]: a non-administrator (403 for admins: they run campaigns and take
+//!   no subsidy);
+//! - [`MaybeUser`]: public endpoints that show members and admins more.
+//!
+//! The role travels in the token: it never changes after an account is made.
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::error::AppError;
+use crate::startup::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Resident,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Resident => "resident",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        match raw {
+            "resident" => Some(Role::Resident),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser {
+    pub id: i64,
+    pub role: Role,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// `Ok(None)` when no Authorization header is present; an error for a bad one.
+fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| AppError::unauthorized("expected 'Authorization: Bearer <token>'"))?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))?;
+    let claims = state
+        .tokens
+        .verify(token)
+        .ok_or_else(|| AppError::unauthorized("the access token is invalid or expired"))?;
+    let id = claims
+        .sub
+        .parse()
+        .map_err(|_| AppError::unauthorized("the access token is invalid"))?;
+    let role = Role::parse(&claims.role).ok_or_else(|| AppError::unauthorized("the access token is invalid"))?;
+    Ok(Some(AuthUser { id, role }))
+}
+
+fn required(req: &HttpRequest) -> Result<AuthUser, AppError> {
+    authenticate(req)?.ok_or_else(|| AppError::unauthorized("sign in first"))
+}
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(required(req))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequest for AdminUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(required(req).and_then(|user| {
+            if user.is_admin() {
+                Ok(AdminUser(user))
+            } else {
+                Err(AppError::forbidden("administrators only"))
+            }
+        }))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Resident(pub AuthUser);
+
+impl FromRequest for Resident {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(required(req).and_then(|user| {
+            if user.is_admin() {
+                Err(AppError::forbidden("administrators run campaigns and take no subsidy"))
+            } else {
+                Ok(Resident(user))
+            }
+        }))
+    }
+}
+
+/// The caller if a valid token was sent; a present but invalid token is still 401.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeUser(pub Option<AuthUser>);
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).map(MaybeUser))
+    }
+}

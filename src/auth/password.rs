@@ -1,0 +1,91 @@
+//! Password hashing with Argon2id. Hashing costs tens of milliseconds of a core, so
+//! the async entry points run it on the blocking pool, never on an event loop.
+//! Unknown phones are verified against a dummy hash with the same parameters, so a
+//! login's timing does not tell which accounts exist.
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::config::Argon2Settings;
+use crate::error::AppError;
+
+#[derive(Clone)]
+pub struct PasswordHashing {
+    params: Params,
+    /// A hash of a random password, verified when the phone is unknown.
+    dummy_hash: String,
+}
+
+impl PasswordHashing {
+    pub fn new(settings: Argon2Settings) -> anyhow::Result<PasswordHashing> {
+        let params = Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
+            .map_err(|e| anyhow::anyhow!("bad argon2 parameters: {e}"))?;
+        let mut hashing = PasswordHashing {
+            params,
+            dummy_hash: String::new(),
+        };
+        let random: [u8; 16] = rand::random();
+        hashing.dummy_hash = hashing.hash_blocking(&hex::encode(random))?;
+        Ok(hashing)
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    /// Hashes on the calling thread: for the CLI, benchmarks and start-up.
+    pub fn hash_blocking(&self, password: &str) -> anyhow::Result<String> {
+        let hash = self
+            .argon2()
+            .hash_password(password.as_bytes())
+            .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
+        Ok(hash.to_string())
+    }
+
+    /// Verifies on the calling thread; `None` verifies against the dummy hash and
+    /// answers false.
+    pub fn verify_blocking(&self, password: &str, stored: Option<&str>) -> bool {
+        let target = stored.unwrap_or(&self.dummy_hash);
+        let matches = PasswordHash::new(target)
+            .map(|parsed| self.argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false);
+        matches && stored.is_some()
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, AppError> {
+        let hashing = self.clone();
+        actix_web::web::block(move || hashing.hash_blocking(&password))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
+            .map_err(AppError::Internal)
+    }
+
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
+        let hashing = self.clone();
+        actix_web::web::block(move || hashing.verify_blocking(&password, stored.as_deref()))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("verification task failed: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifies_its_own_hashes_and_nothing_else() {
+        let hashing = PasswordHashing::new(Argon2Settings {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .expect("params");
+        let hash = hashing.hash_blocking("correct horse").expect("hash");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(hashing.verify_blocking("correct horse", Some(&hash)));
+        assert!(!hashing.verify_blocking("wrong horse", Some(&hash)));
+        assert!(!hashing.verify_blocking("correct horse", None));
+        assert!(!hashing.verify_blocking("correct horse", Some("not a hash")));
+    }
+}

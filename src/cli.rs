@@ -1,0 +1,61 @@
+//! Command-line tasks besides serving: `migrate` and `create-admin`.
+
+use std::io::BufRead;
+
+use crate::accounts::repo;
+use crate::auth::password::PasswordHashing;
+use crate::config::Settings;
+use crate::db::{self, ConnectionManager};
+use crate::domain::{Password, Phone};
+
+fn connect(settings: &Settings) -> anyhow::Result<db::DbConnection> {
+    ConnectionManager::new(&settings.database.url, settings.database.sqlite_busy_timeout_ms).establish()
+}
+
+/// `wenlv migrate`: applies pending migrations and says how many.
+pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = connect(settings)?;
+    let applied = db::migrations::run_pending(&mut conn)?;
+    println!("applied {applied} migration(s)");
+    Ok(())
+}
+
+/// `wenlv create-admin --phone P`: the password comes from `WENLV_ADMIN_PASSWORD`,
+/// else the first line of standard input. An existing admin is left as it is.
+pub fn create_admin(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
+    let phone_arg = match args {
+        [flag, phone] if flag == "--phone" => phone,
+        _ => anyhow::bail!("usage: wenlv create-admin --phone <11-digit phone>"),
+    };
+    let phone = Phone::parse(phone_arg).map_err(|e| anyhow::anyhow!("phone {e}"))?;
+    let mut conn = connect(settings)?;
+    db::migrations::run_pending(&mut conn)?;
+    if let Some(existing) = repo::find_by_phone(&mut conn, phone.as_str())? {
+        if existing.role == "admin" {
+            println!(
+                "admin {} already exists (id {}); nothing changed",
+                phone.as_str(),
+                existing.id
+            );
+            return Ok(());
+        }
+        anyhow::bail!(
+            "{} is registered as a resident; use another phone for the admin",
+            phone.as_str()
+        );
+    }
+    let raw = match std::env::var("WENLV_ADMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let password = Password::parse(&raw).map_err(|e| anyhow::anyhow!("password {e}"))?;
+    let hash = PasswordHashing::new(settings.auth.argon2)?.hash_blocking(password.expose())?;
+    let user = repo::create_user(&mut conn, phone.as_str(), &hash, "Administrator", "admin")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("created admin {} (id {})", phone.as_str(), user.id);
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! One database code path for two engines: SQLite (embedded default) and PostgreSQL.
+//!
+//! [`DbConnection`] is a diesel `MultiConnection` over both; the pool hands out that
+//! enum, and the engine is chosen from the URL scheme (so a bad PostgreSQL URL gives
+//! PostgreSQL's own error). Every state change runs in [`write_tx`], which on SQLite
+//! starts with `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes
+//! ignores `busy_timeout` and fails with "database is locked" under concurrency.
+//! Handlers reach the database only through [`run`], which moves the blocking diesel
+//! call off the async threads.
+
+pub mod migrations;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::R2D2Connection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+
+use crate::config::DatabaseSettings;
+use crate::error::{AppError, Code};
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which engine a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Postgres,
+    Sqlite,
+}
+
+impl Engine {
+    pub fn from_url(url: &str) -> Engine {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
+    }
+}
+
+impl DbConnection {
+    pub fn engine(&self) -> Engine {
+        match self {
+            DbConnection::Postgresql(_) => Engine::Postgres,
+            DbConnection::Sqlite(_) => Engine::Sqlite,
+        }
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// Opens connections of the engine the URL names; SQLite ones get their pragmas.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: String,
+    engine: Engine,
+    sqlite_busy_timeout_ms: u64,
+}
+
+impl ConnectionManager {
+    pub fn new(url: &str, sqlite_busy_timeout_ms: u64) -> Self {
+        ConnectionManager {
+            url: url.to_owned(),
+            engine: Engine::from_url(url),
+            sqlite_busy_timeout_ms,
+        }
+    }
+
+    /// Opens one connection outside any pool (migrations, CLI, tests).
+    pub fn establish(&self) -> anyhow::Result<DbConnection> {
+        match self.engine {
+            Engine::Postgres => Ok(DbConnection::Postgresql(PgConnection::establish(&self.url)?)),
+            Engine::Sqlite => {
+                if let Some(parent) = std::path::Path::new(&self.url).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                }
+                let mut conn = SqliteConnection::establish(&self.url)?;
+                // busy_timeout first: switching to WAL itself may wait for a lock.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.sqlite_busy_timeout_ms
+                ))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.establish()
+            .map_err(|e| diesel::r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(format!("{e:#}"))))
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        match conn {
+            DbConnection::Postgresql(c) => c.is_broken(),
+            DbConnection::Sqlite(c) => c.is_broken(),
+        }
+    }
+}
+
+/// Builds the pool. Checkouts are not tested with a round trip (it costs throughput
+/// while hot rows are locked); a broken connection is dropped by `has_broken`.
+pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
+    let manager = ConnectionManager::new(&settings.url, settings.sqlite_busy_timeout_ms);
+    let pool = r2d2::Pool::builder()
+        .max_size(settings.max_connections.max(1))
+        .min_idle(Some(1))
+        .test_on_check_out(false)
+        .connection_timeout(Duration::from_millis(settings.connection_timeout_ms.max(1)))
+        .build(manager)?;
+    Ok(pool)
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (take the write lock
+/// first, so `busy_timeout` applies), a plain `BEGIN` on PostgreSQL. Commits on `Ok`,
+/// rolls back on `Err`. Nested `transaction()` calls inside become savepoints.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback_error) = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+                tracing::error!(error = %rollback_error, "rollback failed");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Runs a blocking database closure on actix's blocking thread pool with a pooled
+/// connection taken inside it (taking one can block), keeping the caller's tracing
+/// span. A pool that yields no connection in time answers 503.
+pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
+    actix_web::web::block(move || {
+        let _entered = span.enter();
+        let mut conn = pool.get().map_err(|e| {
+            tracing::warn!(error = %e, "no database connection available");
+            AppError::new(Code::ServiceUnavailable, "the database is busy, try again")
+        })?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}

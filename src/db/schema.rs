@@ -1,0 +1,216 @@
+//! diesel's view of the tables in `migrations/` (written by hand: the two engines'
+//! migrations differ in spelling, not in shape). Only portable types are used:
+//! `BigInt` ids and money, `Text`, `Bool`, `Double`, `Timestamp` (UTC).
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        phone -> Text,
+        password_hash -> Text,
+        display_name -> Text,
+        role -> Text,
+        real_name -> Nullable<Text>,
+        identity_hash -> Nullable<Text>,
+        identity_last4 -> Nullable<Text>,
+        real_name_verified_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        family -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        spent_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    merchants (id) {
+        id -> BigInt,
+        name -> Text,
+        license_no -> Text,
+        category -> Text,
+        district -> Text,
+        address -> Text,
+        contact_phone -> Text,
+        status -> Text,
+        review_note -> Nullable<Text>,
+        owner_id -> BigInt,
+        search_text -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    merchant_members (merchant_id, user_id) {
+        merchant_id -> BigInt,
+        user_id -> BigInt,
+        role -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        actor_id -> BigInt,
+        action -> Text,
+        target_type -> Text,
+        target_id -> BigInt,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    offers (id) {
+        id -> BigInt,
+        merchant_id -> BigInt,
+        title -> Text,
+        description -> Text,
+        price_fen -> BigInt,
+        stock -> Nullable<BigInt>,
+        status -> Text,
+        search_text -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    campaigns (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        status -> Text,
+        budget_fen -> BigInt,
+        reserved_fen -> BigInt,
+        target_leverage -> Double,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        eligible_categories -> Text,
+        eligible_districts -> Text,
+        require_real_name -> Bool,
+        refund_returns_voucher -> Bool,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    voucher_batches (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        name -> Text,
+        discount_fen -> BigInt,
+        min_spend_fen -> BigInt,
+        quantity -> BigInt,
+        remaining -> BigInt,
+        per_user_limit -> BigInt,
+        claim_starts_at -> Timestamp,
+        claim_ends_at -> Timestamp,
+        valid_days -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    vouchers (id) {
+        id -> BigInt,
+        code -> Text,
+        batch_id -> BigInt,
+        campaign_id -> BigInt,
+        user_id -> BigInt,
+        slot -> BigInt,
+        discount_fen -> BigInt,
+        min_spend_fen -> BigInt,
+        status -> Text,
+        claimed_at -> Timestamp,
+        expires_at -> Timestamp,
+        order_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        merchant_id -> BigInt,
+        offer_id -> BigInt,
+        quantity -> BigInt,
+        voucher_id -> Nullable<BigInt>,
+        campaign_id -> Nullable<BigInt>,
+        gross_fen -> BigInt,
+        subsidy_fen -> BigInt,
+        payable_fen -> BigInt,
+        status -> Text,
+        redemption_code -> Nullable<Text>,
+        created_at -> Timestamp,
+        payment_due_at -> Timestamp,
+        paid_at -> Nullable<Timestamp>,
+        redeemed_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        refunded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        provider -> Text,
+        reference -> Text,
+        amount_fen -> BigInt,
+        kind -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        method -> Text,
+        path -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(merchant_members -> merchants (merchant_id));
+diesel::joinable!(merchant_members -> users (user_id));
+diesel::joinable!(offers -> merchants (merchant_id));
+diesel::joinable!(voucher_batches -> campaigns (campaign_id));
+diesel::joinable!(vouchers -> voucher_batches (batch_id));
+diesel::joinable!(vouchers -> campaigns (campaign_id));
+diesel::joinable!(orders -> merchants (merchant_id));
+diesel::joinable!(orders -> offers (offer_id));
+diesel::joinable!(payments -> orders (order_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    merchants,
+    merchant_members,
+    audit_log,
+    offers,
+    campaigns,
+    voucher_batches,
+    vouchers,
+    orders,
+    payments,
+    idempotency_keys,
+);

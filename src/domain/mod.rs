@@ -1,0 +1,15 @@
+//! Domain values that arrive as raw text and leave as checked types. Each has a
+//! `parse` that returns the reason it was refused, which a handler files under the
+//! field's name; nothing downstream of a handler sees an unchecked string.
+
+mod contact_phone;
+pub mod credit_code;
+pub mod id_number;
+mod password;
+mod phone;
+
+pub use contact_phone::ContactPhone;
+pub use credit_code::CreditCode;
+pub use id_number::IdNumber;
+pub use password::Password;
+pub use phone::Phone;

@@ -1,0 +1,23 @@
+//! wenlv (文旅): the backend of a city's culture-tourism consumption platform.
+//!
+//! Residents claim subsidy vouchers from campaigns the city funds and spend them at
+//! approved merchants; administrators watch how much consumption each yuan of
+//! subsidy drove. The contract is `shared/API.md`; the design `shared/DESIGN.md`.
+//!
+//! Layout: `startup` builds the server, `routes` is the one route table, each
+//! feature module (`accounts`, …) owns its handlers, DTOs, rows and queries, and
+//! `db` is the one database code path for SQLite and PostgreSQL.
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+pub mod time;

@@ -1,0 +1,25 @@
+//! The `wenlv` binary: `wenlv` / `wenlv serve` migrates and serves; `wenlv migrate`;
+//! `wenlv create-admin --phone P`.
+
+use wenlv::{cli, config, startup::Application, telemetry};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let settings = config::load()?;
+    telemetry::init(&settings.log);
+    match args.first().map(String::as_str) {
+        None | Some("serve") => serve(settings),
+        Some("migrate") => cli::migrate(&settings),
+        Some("create-admin") => cli::create_admin(&settings, &args[1..]),
+        Some(other) => anyhow::bail!("unknown command {other:?}; commands: serve, migrate, create-admin"),
+    }
+}
+
+fn serve(settings: config::Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings)?;
+        tracing::info!(port = app.port(), "wenlv serving");
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,94 @@
+//! Building the running service: pool, migrations, shared state, the HTTP server
+//! with its middleware, and the background sweeper. `main` and the test harness
+//! both start the service through [`Application::build`].
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::{web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::jwt::TokenKeys;
+use crate::auth::password::PasswordHashing;
+use crate::auth::rate_limit::RateLimiter;
+use crate::config::Settings;
+use crate::db::{self, Pool};
+use crate::error::{problem_for_framework_errors, AppError};
+use crate::{http, routes};
+
+/// What every handler can reach. Nothing here is per-user: the service keeps no
+/// session state, so any number of instances can share one database.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    pub tokens: TokenKeys,
+    pub passwords: PasswordHashing,
+    pub limiter: RateLimiter,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database, migrates it, binds the listener, and builds the server
+    /// (not yet running: `run_until_stopped` drives it).
+    pub fn build(settings: Settings) -> anyhow::Result<Application> {
+        let pool = db::build_pool(&settings.database)?;
+        {
+            let mut conn = pool.get()?;
+            let applied = db::migrations::run_pending(&mut conn)?;
+            if applied > 0 {
+                tracing::info!(applied, "database migrated");
+            }
+        }
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            pool,
+            tokens: TokenKeys::new(&settings.auth),
+            passwords: PasswordHashing::new(settings.auth.argon2)?,
+            limiter: RateLimiter::default(),
+            settings: Arc::new(settings),
+        });
+        let server = run(listener, state)?;
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let workers = match state.settings.server.workers {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(http::json_config())
+            .app_data(http::path_config())
+            .app_data(http::query_config())
+            .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
+            .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .wrap(TracingLogger::default())
+            .configure(routes::root)
+            .service(web::scope("/api/v1").configure(routes::api))
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(AppError::not_found())
+            }))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,9 @@
+//! Black-box tests over real HTTP: one binary, one fresh database per test (SQLite
+//! by default, PostgreSQL with `TEST_DATABASE_URL`). See `helpers.rs`.
+
+mod helpers;
+
+mod accounts;
+mod auth_tokens;
+mod errors;
+mod health;
