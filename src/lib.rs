@@ -9,6 +9,7 @@
 //! `db` is the one database code path for SQLite and PostgreSQL.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -2,6 +2,7 @@
 //! `parse` that returns the reason it was refused, which a handler files under the
 //! field's name; nothing downstream of a handler sees an unchecked string.
 
+pub mod category;
 mod contact_phone;
 pub mod credit_code;
 pub mod id_number;
