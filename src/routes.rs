@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use crate::{accounts, health};
+use crate::{accounts, health, reports};
 
 /// Routes under the root: probes.
 pub fn root(cfg: &mut web::ServiceConfig) {
@@ -17,5 +17,13 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/refresh").route(web::post().to(accounts::handlers::refresh)))
         .service(web::resource("/auth/logout").route(web::post().to(accounts::handlers::logout)))
         .service(web::resource("/me").route(web::get().to(accounts::handlers::me)))
-        .service(web::resource("/me/real-name").route(web::post().to(accounts::handlers::real_name)));
+        .service(web::resource("/me/real-name").route(web::post().to(accounts::handlers::real_name)))
+        // --- reports
+        .service(web::resource("/admin/campaigns/{id}/report").route(web::get().to(reports::handlers::campaign_report)))
+        .service(
+            web::resource("/admin/campaigns/{id}/report.csv")
+                .route(web::get().to(reports::handlers::campaign_report_csv)),
+        )
+        .service(web::resource("/admin/settlements").route(web::get().to(reports::handlers::settlements)))
+        .service(web::resource("/admin/overview").route(web::get().to(reports::handlers::overview)));
 }

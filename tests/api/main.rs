@@ -7,3 +7,4 @@ mod accounts;
 mod auth_tokens;
 mod errors;
 mod health;
+mod reports;
