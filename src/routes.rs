@@ -2,12 +2,13 @@
 
 use actix_web::web;
 
-use crate::{accounts, health, reports};
+use crate::{accounts, health, metrics, reports};
 
 /// Routes under the root: probes.
 pub fn root(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
-        .service(web::resource("/readyz").route(web::get().to(health::readyz)));
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .service(web::resource("/metrics").route(web::get().to(metrics::render)));
 }
 
 /// Routes under `/api/v1`.

@@ -7,4 +7,5 @@ mod accounts;
 mod auth_tokens;
 mod errors;
 mod health;
+mod metrics;
 mod reports;
