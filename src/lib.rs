@@ -19,6 +19,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod openapi;
 pub mod reports;
 pub mod routes;
 pub mod startup;

@@ -84,6 +84,8 @@ pub fn rate_limited(what: &'static str) {
 }
 
 /// `GET /metrics`: the Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
 pub async fn render(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.state();
     let max = state.pool.max_size();

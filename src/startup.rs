@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
@@ -81,9 +81,18 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .app_data(http::query_config())
             .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
             .wrap(actix_web::middleware::from_fn(crate::metrics::track))
-            .wrap(NormalizePath::new(TrailingSlash::Trim))
             .wrap(TracingLogger::default())
             .configure(routes::root)
+            .service(web::resource("/docs").route(web::get().to(|| async {
+                actix_web::HttpResponse::Found()
+                    .insert_header(("Location", "/docs/"))
+                    .finish()
+            })))
+            // Before the /api/v1 scope, which would otherwise answer openapi.json with 404.
+            .service(
+                utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                    .url("/api/v1/openapi.json", crate::openapi::document().clone()),
+            )
             .service(web::scope("/api/v1").configure(routes::api))
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(AppError::not_found())

@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// The key of a breakdown row, flattened into it: `merchant_id` and `name`,
 /// `category`, `district`, or `date` (`YYYY-MM-DD` in the platform time zone).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord, ToSchema)]
 #[serde(untagged)]
 pub enum BreakdownKey {
     Merchant { merchant_id: i64, name: String },
@@ -15,7 +16,7 @@ pub enum BreakdownKey {
     Day { date: String },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Breakdown {
     #[serde(flatten)]
     pub key: BreakdownKey,
@@ -26,7 +27,7 @@ pub struct Breakdown {
     pub leverage: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VoucherCounts {
     pub issued: i64,
     pub claimed: i64,
@@ -37,7 +38,7 @@ pub struct VoucherCounts {
     pub void: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CampaignReport {
     pub campaign_id: i64,
     pub name: String,
@@ -64,7 +65,7 @@ pub struct CampaignReport {
     pub by_day: Vec<Breakdown>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SettlementRow {
     pub merchant_id: i64,
     pub name: String,
@@ -72,13 +73,13 @@ pub struct SettlementRow {
     pub subsidy_fen: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Settlements {
     pub items: Vec<SettlementRow>,
     pub total_subsidy_fen: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Overview {
     pub users: i64,
     /// pending, approved, rejected, suspended.

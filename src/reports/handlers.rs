@@ -13,6 +13,10 @@ use crate::startup::AppState;
 use crate::time::now;
 
 /// `GET /admin/campaigns/{id}/report`
+#[utoipa::path(get, path = "/api/v1/admin/campaigns/{id}/report", tag = "reports", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses((status = 200, description = "The campaign's report", body = super::dto::CampaignReport),
+              (status = 403, description = "forbidden: administrators only")))]
 pub async fn campaign_report(state: web::Data<AppState>, _: AdminUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let (tz, id) = (state.settings.timezone(), id.into_inner());
     let report = db::run(&state.pool, move |c| repo::campaign_report(c, tz, id, now())).await?;
@@ -20,6 +24,10 @@ pub async fn campaign_report(state: web::Data<AppState>, _: AdminUser, id: web::
 }
 
 /// `GET /admin/campaigns/{id}/report.csv`
+#[utoipa::path(get, path = "/api/v1/admin/campaigns/{id}/report.csv", tag = "reports", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses((status = 200, description = "by_merchant rows as CSV, UTF-8 with a byte-order mark", content_type = "text/csv", body = String),
+              (status = 403, description = "forbidden: administrators only")))]
 pub async fn campaign_report_csv(
     state: web::Data<AppState>,
     _: AdminUser,
@@ -37,6 +45,13 @@ pub async fn campaign_report_csv(
 }
 
 /// `GET /admin/settlements?campaign_id=&from=&to=`
+#[utoipa::path(get, path = "/api/v1/admin/settlements", tag = "reports", security(("bearer" = [])),
+    params(("campaign_id" = Option<i64>, Query, description = "Only this campaign's vouchers"),
+           ("from" = Option<String>, Query, format = DateTime, description = "Redeemed at or after (RFC 3339)"),
+           ("to" = Option<String>, Query, format = DateTime, description = "Redeemed before (RFC 3339)")),
+    responses((status = 200, description = "Subsidy owed per merchant", body = super::dto::Settlements),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 404, description = "not_found: no such campaign")))]
 pub async fn settlements(state: web::Data<AppState>, _: AdminUser, query: QueryMap) -> AppResult<HttpResponse> {
     let mut q = QueryForm::new(query);
     let campaign_id = q.integer("campaign_id");
@@ -53,6 +68,9 @@ pub async fn settlements(state: web::Data<AppState>, _: AdminUser, query: QueryM
 }
 
 /// `GET /admin/overview`
+#[utoipa::path(get, path = "/api/v1/admin/overview", tag = "reports", security(("bearer" = [])),
+    responses((status = 200, description = "Platform totals", body = super::dto::Overview),
+              (status = 403, description = "forbidden: administrators only")))]
 pub async fn overview(state: web::Data<AppState>, _: AdminUser) -> AppResult<HttpResponse> {
     let overview = db::run(&state.pool, repo::overview).await?;
     Ok(HttpResponse::Ok().json(overview))

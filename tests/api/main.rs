@@ -8,4 +8,5 @@ mod auth_tokens;
 mod errors;
 mod health;
 mod metrics;
+mod openapi;
 mod reports;
