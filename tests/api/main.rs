@@ -2,8 +2,12 @@
 //! by default, PostgreSQL with `TEST_DATABASE_URL`). See `helpers.rs`.
 
 mod helpers;
+mod merchants_fixtures;
 
 mod accounts;
+mod audit;
 mod auth_tokens;
 mod errors;
 mod health;
+mod merchants;
+mod offers;
