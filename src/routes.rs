@@ -1,50 +1,58 @@
 //! The one route table: every path the service answers, and who may call it.
+//!
+//! Each table below is written once and gives two things: the function that
+//! registers its routes with actix, and a list of `(method, path)` pairs that a
+//! test holds against the OpenAPI document, so no route can go undocumented.
+//! A path's methods share one resource, so a wrong method is a 405, not a 404.
 
 use actix_web::web;
 
-use crate::{accounts, audit, health, merchants, offers};
+use crate::{accounts, audit, health, merchants, metrics, offers, reports};
 
-/// Routes under the root: probes.
-pub fn root(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
-        .service(web::resource("/readyz").route(web::get().to(health::readyz)));
+macro_rules! route_table {
+    ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
+        pub fn $register(cfg: &mut web::ServiceConfig) {
+            $( cfg.service(web::resource($path)$( .route(web::$method().to($handler)) )+); )*
+        }
 
-    // --- merchants (the admin console's calls sit at the root, API.md Conventions)
-    cfg.service(web::resource("/admin/merchants").route(web::get().to(merchants::handlers::admin_list)))
-        .service(web::resource("/admin/merchants/{id}/approve").route(web::post().to(merchants::handlers::approve)))
-        .service(web::resource("/admin/merchants/{id}/reject").route(web::post().to(merchants::handlers::reject)))
-        .service(web::resource("/admin/merchants/{id}/suspend").route(web::post().to(merchants::handlers::suspend)))
-        .service(web::resource("/admin/merchants/{id}/reinstate").route(web::post().to(merchants::handlers::reinstate)))
-        .service(web::resource("/admin/audit-log").route(web::get().to(audit::list_handler)));
+        pub const $list: &[(&str, &str)] = &[ $( $( (stringify!($method), $path), )+ )* ];
+    };
 }
 
-/// Routes under `/api/v1`.
-pub fn api(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/auth/register").route(web::post().to(accounts::handlers::register)))
-        .service(web::resource("/auth/login").route(web::post().to(accounts::handlers::login)))
-        .service(web::resource("/auth/refresh").route(web::post().to(accounts::handlers::refresh)))
-        .service(web::resource("/auth/logout").route(web::post().to(accounts::handlers::logout)))
-        .service(web::resource("/me").route(web::get().to(accounts::handlers::me)))
-        .service(web::resource("/me/real-name").route(web::post().to(accounts::handlers::real_name)));
+// Routes at the root: probes and metrics.
+route_table!(root, ROOT_ROUTES, {
+    "/healthz" => { get: health::healthz },
+    "/readyz" => { get: health::readyz },
+    "/metrics" => { get: metrics::render },
+});
 
+// Routes under `/api/v1`.
+route_table!(api, API_ROUTES, {
+    // --- accounts
+    "/auth/register" => { post: accounts::handlers::register },
+    "/auth/login" => { post: accounts::handlers::login },
+    "/auth/refresh" => { post: accounts::handlers::refresh },
+    "/auth/logout" => { post: accounts::handlers::logout },
+    "/me" => { get: accounts::handlers::me },
+    "/me/real-name" => { post: accounts::handlers::real_name },
     // --- merchants
-    cfg.service(
-        web::resource("/merchants")
-            .route(web::post().to(merchants::handlers::apply))
-            .route(web::get().to(merchants::handlers::list)),
-    )
-    .service(web::resource("/merchants/{id}").route(web::get().to(merchants::handlers::show)))
-    .service(web::resource("/merchants/{id}/staff").route(web::post().to(merchants::handlers::add_staff)))
-    .service(
-        web::resource("/merchants/{id}/staff/{user_id}").route(web::delete().to(merchants::handlers::remove_staff)),
-    );
-
+    "/merchants" => { post: merchants::handlers::apply, get: merchants::handlers::list },
+    "/merchants/{id}" => { get: merchants::handlers::show },
+    "/merchants/{id}/staff" => { post: merchants::handlers::add_staff },
+    "/merchants/{id}/staff/{user_id}" => { delete: merchants::handlers::remove_staff },
+    "/admin/merchants" => { get: merchants::handlers::admin_list },
+    "/admin/merchants/{id}/approve" => { post: merchants::handlers::approve },
+    "/admin/merchants/{id}/reject" => { post: merchants::handlers::reject },
+    "/admin/merchants/{id}/suspend" => { post: merchants::handlers::suspend },
+    "/admin/merchants/{id}/reinstate" => { post: merchants::handlers::reinstate },
+    "/admin/audit-log" => { get: audit::list_handler },
     // --- offers
-    cfg.service(web::resource("/merchants/{id}/offers").route(web::post().to(offers::handlers::create)))
-        .service(web::resource("/offers").route(web::get().to(offers::handlers::list)))
-        .service(
-            web::resource("/offers/{id}")
-                .route(web::get().to(offers::handlers::show))
-                .route(web::patch().to(offers::handlers::patch)),
-        );
-}
+    "/merchants/{id}/offers" => { post: offers::handlers::create },
+    "/offers" => { get: offers::handlers::list },
+    "/offers/{id}" => { get: offers::handlers::show, patch: offers::handlers::patch },
+    // --- reports
+    "/admin/campaigns/{id}/report" => { get: reports::handlers::campaign_report },
+    "/admin/campaigns/{id}/report.csv" => { get: reports::handlers::campaign_report_csv },
+    "/admin/settlements" => { get: reports::handlers::settlements },
+    "/admin/overview" => { get: reports::handlers::overview },
+});

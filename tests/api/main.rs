@@ -10,4 +10,6 @@ mod auth_tokens;
 mod errors;
 mod health;
 mod merchants;
+mod metrics;
 mod offers;
+mod reports;
