@@ -7,7 +7,7 @@
 
 use actix_web::web;
 
-use crate::{accounts, health, metrics, reports};
+use crate::{accounts, audit, health, merchants, metrics, offers, reports};
 
 macro_rules! route_table {
     ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
@@ -35,6 +35,21 @@ route_table!(api, API_ROUTES, {
     "/auth/logout" => { post: accounts::handlers::logout },
     "/me" => { get: accounts::handlers::me },
     "/me/real-name" => { post: accounts::handlers::real_name },
+    // --- merchants
+    "/merchants" => { post: merchants::handlers::apply, get: merchants::handlers::list },
+    "/merchants/{id}" => { get: merchants::handlers::show },
+    "/merchants/{id}/staff" => { post: merchants::handlers::add_staff },
+    "/merchants/{id}/staff/{user_id}" => { delete: merchants::handlers::remove_staff },
+    "/admin/merchants" => { get: merchants::handlers::admin_list },
+    "/admin/merchants/{id}/approve" => { post: merchants::handlers::approve },
+    "/admin/merchants/{id}/reject" => { post: merchants::handlers::reject },
+    "/admin/merchants/{id}/suspend" => { post: merchants::handlers::suspend },
+    "/admin/merchants/{id}/reinstate" => { post: merchants::handlers::reinstate },
+    "/admin/audit-log" => { get: audit::list_handler },
+    // --- offers
+    "/merchants/{id}/offers" => { post: offers::handlers::create },
+    "/offers" => { get: offers::handlers::list },
+    "/offers/{id}" => { get: offers::handlers::show, patch: offers::handlers::patch },
     // --- reports
     "/admin/campaigns/{id}/report" => { get: reports::handlers::campaign_report },
     "/admin/campaigns/{id}/report.csv" => { get: reports::handlers::campaign_report_csv },

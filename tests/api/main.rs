@@ -2,11 +2,15 @@
 //! by default, PostgreSQL with `TEST_DATABASE_URL`). See `helpers.rs`.
 
 mod helpers;
+mod merchants_fixtures;
 
 mod accounts;
+mod audit;
 mod auth_tokens;
 mod errors;
 mod health;
+mod merchants;
 mod metrics;
+mod offers;
 mod openapi;
 mod reports;
