@@ -5,5 +5,8 @@ mod helpers;
 
 mod accounts;
 mod auth_tokens;
+mod campaigns;
+mod campaigns_fixtures;
 mod errors;
 mod health;
+mod vouchers;
