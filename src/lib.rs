@@ -19,6 +19,8 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod metrics;
+pub mod reports;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

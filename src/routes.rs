@@ -1,45 +1,54 @@
 //! The one route table: every path the service answers, and who may call it.
+//!
+//! Each table below is written once and gives two things: the function that
+//! registers its routes with actix, and a list of `(method, path)` pairs that a
+//! test holds against the OpenAPI document, so no route can go undocumented.
+//! A path's methods share one resource, so a wrong method is a 405, not a 404.
 
 use actix_web::web;
 
-use crate::{accounts, campaigns, health, vouchers};
+use crate::{accounts, campaigns, health, metrics, reports, vouchers};
 
-/// Routes under the root: probes.
-pub fn root(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
-        .service(web::resource("/readyz").route(web::get().to(health::readyz)));
-    // --- campaigns (admin): API.md puts `/admin` at the root; also under /api/v1.
-    campaigns_admin(cfg);
+macro_rules! route_table {
+    ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
+        pub fn $register(cfg: &mut web::ServiceConfig) {
+            $( cfg.service(web::resource($path)$( .route(web::$method().to($handler)) )+); )*
+        }
+
+        pub const $list: &[(&str, &str)] = &[ $( $( (stringify!($method), $path), )+ )* ];
+    };
 }
 
-/// `/admin/campaigns*`, mounted at the root and under `/api/v1`.
-fn campaigns_admin(cfg: &mut web::ServiceConfig) {
-    use campaigns::handlers as h;
-    cfg.service(
-        web::resource("/admin/campaigns")
-            .route(web::get().to(h::admin_list))
-            .route(web::post().to(h::create)),
-    )
-    .service(web::resource("/admin/campaigns/{id}/batches").route(web::post().to(h::create_batch)))
-    .service(web::resource("/admin/campaigns/{id}/publish").route(web::post().to(h::publish)))
-    .service(web::resource("/admin/campaigns/{id}/pause").route(web::post().to(h::pause)))
-    .service(web::resource("/admin/campaigns/{id}/resume").route(web::post().to(h::resume)))
-    .service(web::resource("/admin/campaigns/{id}/end").route(web::post().to(h::end)));
-}
+// Routes at the root: probes and metrics.
+route_table!(root, ROOT_ROUTES, {
+    "/healthz" => { get: health::healthz },
+    "/readyz" => { get: health::readyz },
+    "/metrics" => { get: metrics::render },
+});
 
-/// Routes under `/api/v1`.
-pub fn api(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/auth/register").route(web::post().to(accounts::handlers::register)))
-        .service(web::resource("/auth/login").route(web::post().to(accounts::handlers::login)))
-        .service(web::resource("/auth/refresh").route(web::post().to(accounts::handlers::refresh)))
-        .service(web::resource("/auth/logout").route(web::post().to(accounts::handlers::logout)))
-        .service(web::resource("/me").route(web::get().to(accounts::handlers::me)))
-        .service(web::resource("/me/real-name").route(web::post().to(accounts::handlers::real_name)));
-
+// Routes under `/api/v1`.
+route_table!(api, API_ROUTES, {
+    // --- accounts
+    "/auth/register" => { post: accounts::handlers::register },
+    "/auth/login" => { post: accounts::handlers::login },
+    "/auth/refresh" => { post: accounts::handlers::refresh },
+    "/auth/logout" => { post: accounts::handlers::logout },
+    "/me" => { get: accounts::handlers::me },
+    "/me/real-name" => { post: accounts::handlers::real_name },
     // --- campaigns and vouchers
-    campaigns_admin(cfg);
-    cfg.service(web::resource("/campaigns").route(web::get().to(campaigns::handlers::public_list)))
-        .service(web::resource("/campaigns/{id}").route(web::get().to(campaigns::handlers::show)))
-        .service(web::resource("/batches/{id}/claim").route(web::post().to(vouchers::handlers::claim)))
-        .service(web::resource("/me/vouchers").route(web::get().to(vouchers::handlers::mine)));
-}
+    "/admin/campaigns" => { get: campaigns::handlers::admin_list, post: campaigns::handlers::create },
+    "/admin/campaigns/{id}/batches" => { post: campaigns::handlers::create_batch },
+    "/admin/campaigns/{id}/publish" => { post: campaigns::handlers::publish },
+    "/admin/campaigns/{id}/pause" => { post: campaigns::handlers::pause },
+    "/admin/campaigns/{id}/resume" => { post: campaigns::handlers::resume },
+    "/admin/campaigns/{id}/end" => { post: campaigns::handlers::end },
+    "/campaigns" => { get: campaigns::handlers::public_list },
+    "/campaigns/{id}" => { get: campaigns::handlers::show },
+    "/batches/{id}/claim" => { post: vouchers::handlers::claim },
+    "/me/vouchers" => { get: vouchers::handlers::mine },
+    // --- reports
+    "/admin/campaigns/{id}/report" => { get: reports::handlers::campaign_report },
+    "/admin/campaigns/{id}/report.csv" => { get: reports::handlers::campaign_report_csv },
+    "/admin/settlements" => { get: reports::handlers::settlements },
+    "/admin/overview" => { get: reports::handlers::overview },
+});

@@ -37,6 +37,7 @@ impl Application {
     /// Opens the database, migrates it, binds the listener, and builds the server
     /// (not yet running: `run_until_stopped` drives it).
     pub fn build(settings: Settings) -> anyhow::Result<Application> {
+        crate::metrics::install();
         let pool = db::build_pool(&settings.database)?;
         {
             let mut conn = pool.get()?;
@@ -79,6 +80,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .app_data(http::path_config())
             .app_data(http::query_config())
             .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
+            .wrap(actix_web::middleware::from_fn(crate::metrics::track))
             .wrap(NormalizePath::new(TrailingSlash::Trim))
             .wrap(TracingLogger::default())
             .configure(routes::root)

@@ -22,11 +22,14 @@ fn client_ip(req: &HttpRequest) -> String {
 }
 
 /// Counts one attempt against `limit`; 429 with `Retry-After` past it.
-fn limit(state: &AppState, key: String, limit: u32) -> AppResult<()> {
+fn limit(state: &AppState, endpoint: &'static str, key: String, limit: u32) -> AppResult<()> {
     if !state.settings.rate_limit.enabled {
         return Ok(());
     }
-    state.limiter.hit(&key, limit).map_err(AppError::RateLimited)
+    state.limiter.hit(&key, limit).map_err(|retry_after| {
+        crate::metrics::rate_limited(endpoint);
+        AppError::RateLimited(retry_after)
+    })
 }
 
 async fn user_dto(state: &AppState, user: UserRow) -> AppResult<UserDto> {
@@ -49,6 +52,7 @@ async fn token_pair(state: &AppState, user: &UserRow, refresh_token: String) -> 
 pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> AppResult<HttpResponse> {
     limit(
         &state,
+        "register",
         format!("register:ip:{}", client_ip(&req)),
         state.settings.rate_limit.register_per_minute_per_ip,
     )?;
@@ -73,6 +77,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody)
     let limits = &state.settings.rate_limit;
     limit(
         &state,
+        "login",
         format!("login:ip:{}", client_ip(&req)),
         limits.login_per_minute_per_ip,
     )?;
@@ -83,6 +88,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody)
     let (phone, password) = (present(phone)?, present(password)?);
     limit(
         &state,
+        "login",
         format!("login:phone:{phone}"),
         limits.login_per_minute_per_phone,
     )?;

@@ -9,4 +9,6 @@ mod campaigns;
 mod campaigns_fixtures;
 mod errors;
 mod health;
+mod metrics;
+mod reports;
 mod vouchers;
