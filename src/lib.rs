@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -28,3 +29,4 @@ pub mod search;
 pub mod startup;
 pub mod telemetry;
 pub mod time;
+pub mod vouchers;

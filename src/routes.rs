@@ -7,7 +7,7 @@
 
 use actix_web::web;
 
-use crate::{accounts, audit, health, merchants, metrics, offers, reports};
+use crate::{accounts, audit, campaigns, health, merchants, metrics, offers, reports, vouchers};
 
 macro_rules! route_table {
     ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
@@ -50,6 +50,17 @@ route_table!(api, API_ROUTES, {
     "/merchants/{id}/offers" => { post: offers::handlers::create },
     "/offers" => { get: offers::handlers::list },
     "/offers/{id}" => { get: offers::handlers::show, patch: offers::handlers::patch },
+    // --- campaigns and vouchers
+    "/admin/campaigns" => { get: campaigns::handlers::admin_list, post: campaigns::handlers::create },
+    "/admin/campaigns/{id}/batches" => { post: campaigns::handlers::create_batch },
+    "/admin/campaigns/{id}/publish" => { post: campaigns::handlers::publish },
+    "/admin/campaigns/{id}/pause" => { post: campaigns::handlers::pause },
+    "/admin/campaigns/{id}/resume" => { post: campaigns::handlers::resume },
+    "/admin/campaigns/{id}/end" => { post: campaigns::handlers::end },
+    "/campaigns" => { get: campaigns::handlers::public_list },
+    "/campaigns/{id}" => { get: campaigns::handlers::show },
+    "/batches/{id}/claim" => { post: vouchers::handlers::claim },
+    "/me/vouchers" => { get: vouchers::handlers::mine },
     // --- reports
     "/admin/campaigns/{id}/report" => { get: reports::handlers::campaign_report },
     "/admin/campaigns/{id}/report.csv" => { get: reports::handlers::campaign_report_csv },
