@@ -75,7 +75,9 @@ async fn main() {
     let batch_size: i64 = args.get("batch", 10_000);
     let clients: usize = args.get("clients", 64);
     let db = BenchDb::fresh(args.engine());
-    let settings = common::settings(&db);
+    let mut settings = common::settings(&db);
+    // The pool size of the service, and the connection count of the direct run.
+    settings.database.max_connections = args.get("connections", settings.database.max_connections);
     let connections = settings.database.max_connections as usize;
     println!(
         "claim-storm: {:?}, {residents} residents, batch of {batch_size}, {clients} clients, \
