@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use crate::{accounts, health};
+use crate::{accounts, health, orders};
 
 /// Routes under the root: probes.
 pub fn root(cfg: &mut web::ServiceConfig) {
@@ -18,4 +18,14 @@ pub fn api(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/logout").route(web::post().to(accounts::handlers::logout)))
         .service(web::resource("/me").route(web::get().to(accounts::handlers::me)))
         .service(web::resource("/me/real-name").route(web::post().to(accounts::handlers::real_name)));
+
+    // --- orders
+    cfg.service(web::resource("/orders").route(web::post().to(orders::handlers::create)))
+        .service(web::resource("/orders/{id}").route(web::get().to(orders::handlers::get)))
+        .service(web::resource("/orders/{id}/pay").route(web::post().to(orders::handlers::pay)))
+        .service(web::resource("/orders/{id}/cancel").route(web::post().to(orders::handlers::cancel)))
+        .service(web::resource("/orders/{id}/refund").route(web::post().to(orders::handlers::refund)))
+        .service(web::resource("/me/orders").route(web::get().to(orders::handlers::my_orders)))
+        .service(web::resource("/merchants/{id}/orders").route(web::get().to(orders::handlers::merchant_orders)))
+        .service(web::resource("/merchants/{id}/redemptions").route(web::post().to(orders::handlers::redeem)));
 }

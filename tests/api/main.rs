@@ -7,3 +7,5 @@ mod accounts;
 mod auth_tokens;
 mod errors;
 mod health;
+mod order_fixtures;
+mod orders;
