@@ -7,5 +7,7 @@ mod accounts;
 mod auth_tokens;
 mod errors;
 mod health;
+mod idempotency;
 mod order_fixtures;
 mod orders;
+mod sweeper;

@@ -308,6 +308,11 @@ impl TestApp {
         (id, code)
     }
 
+    /// `action` with owned arguments, for futures collected from an iterator.
+    pub async fn action_owned(&self, path: String, token: String) -> Resp {
+        self.action(&path, Some(&token)).await
+    }
+
     pub fn make_overdue(&self, order_id: i64) {
         diesel::update(orders::table.find(order_id))
             .set(orders::payment_due_at.eq(now() - Duration::seconds(1)))
