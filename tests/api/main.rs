@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod auth_tokens;
+mod crash;
 mod errors;
 mod health;
 mod idempotency;
