@@ -1,31 +1,52 @@
 //! The one route table: every path the service answers, and who may call it.
+//!
+//! Each table below is written once and gives two things: the function that
+//! registers its routes with actix, and a list of `(method, path)` pairs that a
+//! test holds against the OpenAPI document, so no route can go undocumented.
+//! A path's methods share one resource, so a wrong method is a 405, not a 404.
 
 use actix_web::web;
 
-use crate::{accounts, health, orders};
+use crate::{accounts, health, metrics, orders, reports};
 
-/// Routes under the root: probes.
-pub fn root(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
-        .service(web::resource("/readyz").route(web::get().to(health::readyz)));
+macro_rules! route_table {
+    ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
+        pub fn $register(cfg: &mut web::ServiceConfig) {
+            $( cfg.service(web::resource($path)$( .route(web::$method().to($handler)) )+); )*
+        }
+
+        pub const $list: &[(&str, &str)] = &[ $( $( (stringify!($method), $path), )+ )* ];
+    };
 }
 
-/// Routes under `/api/v1`.
-pub fn api(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/auth/register").route(web::post().to(accounts::handlers::register)))
-        .service(web::resource("/auth/login").route(web::post().to(accounts::handlers::login)))
-        .service(web::resource("/auth/refresh").route(web::post().to(accounts::handlers::refresh)))
-        .service(web::resource("/auth/logout").route(web::post().to(accounts::handlers::logout)))
-        .service(web::resource("/me").route(web::get().to(accounts::handlers::me)))
-        .service(web::resource("/me/real-name").route(web::post().to(accounts::handlers::real_name)));
+// Routes at the root: probes and metrics.
+route_table!(root, ROOT_ROUTES, {
+    "/healthz" => { get: health::healthz },
+    "/readyz" => { get: health::readyz },
+    "/metrics" => { get: metrics::render },
+});
 
+// Routes under `/api/v1`.
+route_table!(api, API_ROUTES, {
+    // --- accounts
+    "/auth/register" => { post: accounts::handlers::register },
+    "/auth/login" => { post: accounts::handlers::login },
+    "/auth/refresh" => { post: accounts::handlers::refresh },
+    "/auth/logout" => { post: accounts::handlers::logout },
+    "/me" => { get: accounts::handlers::me },
+    "/me/real-name" => { post: accounts::handlers::real_name },
     // --- orders
-    cfg.service(web::resource("/orders").route(web::post().to(orders::handlers::create)))
-        .service(web::resource("/orders/{id}").route(web::get().to(orders::handlers::get)))
-        .service(web::resource("/orders/{id}/pay").route(web::post().to(orders::handlers::pay)))
-        .service(web::resource("/orders/{id}/cancel").route(web::post().to(orders::handlers::cancel)))
-        .service(web::resource("/orders/{id}/refund").route(web::post().to(orders::handlers::refund)))
-        .service(web::resource("/me/orders").route(web::get().to(orders::handlers::my_orders)))
-        .service(web::resource("/merchants/{id}/orders").route(web::get().to(orders::handlers::merchant_orders)))
-        .service(web::resource("/merchants/{id}/redemptions").route(web::post().to(orders::handlers::redeem)));
-}
+    "/orders" => { post: orders::handlers::create },
+    "/orders/{id}" => { get: orders::handlers::get },
+    "/orders/{id}/pay" => { post: orders::handlers::pay },
+    "/orders/{id}/cancel" => { post: orders::handlers::cancel },
+    "/orders/{id}/refund" => { post: orders::handlers::refund },
+    "/me/orders" => { get: orders::handlers::my_orders },
+    "/merchants/{id}/orders" => { get: orders::handlers::merchant_orders },
+    "/merchants/{id}/redemptions" => { post: orders::handlers::redeem },
+    // --- reports
+    "/admin/campaigns/{id}/report" => { get: reports::handlers::campaign_report },
+    "/admin/campaigns/{id}/report.csv" => { get: reports::handlers::campaign_report_csv },
+    "/admin/settlements" => { get: reports::handlers::settlements },
+    "/admin/overview" => { get: reports::handlers::overview },
+});

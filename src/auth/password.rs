@@ -2,6 +2,15 @@
 //! the async entry points run it on the blocking pool, never on an event loop.
 //! Unknown phones are verified against a dummy hash with the same parameters, so a
 //! login's timing does not tell which accounts exist.
+//!
+//! At most one hash per core runs at a time: a flood of logins then queues on a
+//! semaphore (costing nothing) instead of starting hundreds of blocking threads that
+//! each hold 19 MiB and fight over the cores, which would slow every hash and every
+//! other request alike.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -15,15 +24,19 @@ pub struct PasswordHashing {
     params: Params,
     /// A hash of a random password, verified when the phone is unknown.
     dummy_hash: String,
+    /// One permit per core: how many hashes may run at once.
+    gate: Arc<Semaphore>,
 }
 
 impl PasswordHashing {
     pub fn new(settings: Argon2Settings) -> anyhow::Result<PasswordHashing> {
         let params = Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
             .map_err(|e| anyhow::anyhow!("bad argon2 parameters: {e}"))?;
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let mut hashing = PasswordHashing {
             params,
             dummy_hash: String::new(),
+            gate: Arc::new(Semaphore::new(cores)),
         };
         let random: [u8; 16] = rand::random();
         hashing.dummy_hash = hashing.hash_blocking(&hex::encode(random))?;
@@ -53,7 +66,16 @@ impl PasswordHashing {
         matches && stored.is_some()
     }
 
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+        self.gate
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing gate closed: {e}")))
+    }
+
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
+        let _permit = self.permit().await?;
         let hashing = self.clone();
         actix_web::web::block(move || hashing.hash_blocking(&password))
             .await
@@ -62,6 +84,7 @@ impl PasswordHashing {
     }
 
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
+        let _permit = self.permit().await?;
         let hashing = self.clone();
         actix_web::web::block(move || hashing.verify_blocking(&password, stored.as_deref()))
             .await

@@ -1,13 +1,15 @@
 //! What the orders endpoints answer.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::models::OrderRow;
+use crate::http::Page;
 use crate::time::utc;
 
 /// API.md's Order. `redemption_code` is shown to the order's resident only.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrderDto {
     pub id: i64,
     pub user_id: i64,
@@ -18,7 +20,10 @@ pub struct OrderDto {
     pub gross_fen: i64,
     pub subsidy_fen: i64,
     pub payable_fen: i64,
+    #[schema(example = "pending_payment")]
     pub status: String,
+    /// 12 digits, set once paid; shown to the order's resident only.
+    #[schema(example = "038412776105")]
     pub redemption_code: Option<String>,
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
@@ -53,4 +58,39 @@ impl OrderDto {
             refunded_at: order.refunded_at.map(utc),
         }
     }
+}
+
+/// A page of orders, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderPage {
+    pub items: Vec<OrderDto>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<OrderDto>> for OrderPage {
+    fn from(page: Page<OrderDto>) -> Self {
+        OrderPage {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// The body of `POST /orders` (documentation; the handler validates with `Form`).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct CreateOrderRequest {
+    pub offer_id: i64,
+    #[schema(minimum = 1, maximum = 99)]
+    pub quantity: i64,
+    /// One of the caller's `available` vouchers.
+    pub voucher_id: Option<i64>,
+}
+
+/// The body of `POST /merchants/{id}/redemptions`.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct RedeemRequest {
+    #[schema(pattern = "^[0-9]{12}$", example = "038412776105")]
+    pub code: String,
 }

@@ -4,7 +4,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::dto::OrderDto;
+use super::dto::{OrderDto, OrderPage};
 use super::repo::{self, OrderOwner, OrderRequest, STATUSES};
 use crate::auth::{AuthUser, Resident};
 use crate::db;
@@ -17,6 +17,13 @@ use crate::payments::{MoneyMovement, PaymentKind, ProviderAnswer};
 use crate::startup::AppState;
 
 /// `POST /orders` `{offer_id, quantity, voucher_id?}`
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = super::dto::CreateOrderRequest,
+    security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "1-100 printable ASCII characters; a repeat with an equal body replays the first answer")),
+    responses((status = 201, description = "The order, pending payment: stock taken, voucher locked", body = OrderDto),
+              (status = 403, description = "forbidden: administrators take no subsidy"),
+              (status = 404, description = "not_found: no such offer, or not visible to the caller"),
+              (status = 409, description = "offer_unavailable (inactive offer, merchant not approved), out_of_stock, voucher_unavailable (not the caller's, not available, expired), idempotency_key_in_use"),
+              (status = 422, description = "voucher_not_applicable (below min spend, category or district not eligible, campaign not active, caller a member of the merchant, discount above the gross), idempotency_key_reused, validation_failed")))]
 pub async fn create(
     state: web::Data<AppState>,
     user: Resident,
@@ -58,6 +65,11 @@ async fn start_movement(state: &web::Data<AppState>, movement: MoneyMovement) ->
 }
 
 /// `POST /orders/{id}/pay`
+#[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, description = "1-100 printable ASCII characters; a repeat with an equal body replays the first answer")),
+    responses((status = 200, description = "The paid order with its redemption code; the voucher is used", body = OrderDto),
+              (status = 409, description = "invalid_state: the order is not pending payment; idempotency_key_in_use"),
+              (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
 pub async fn pay(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -86,9 +98,9 @@ pub async fn pay(
             },
         )
         .await?;
-        let provider = state.payments.name();
+        let (provider, tz) = (state.payments.name(), state.settings.timezone());
         let order = db::run(&state.pool, move |c| {
-            repo::pay(c, user_id, order_id, provider, &answer, claim)
+            repo::pay(c, tz, user_id, order_id, provider, &answer, claim)
         })
         .await?;
         Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
@@ -97,6 +109,10 @@ pub async fn pay(
 }
 
 /// `POST /orders/{id}/cancel`
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "The cancelled order: stock and voucher returned", body = OrderDto),
+              (status = 409, description = "invalid_state: the order is not pending payment")))]
 pub async fn cancel(state: web::Data<AppState>, user: AuthUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let (user_id, order_id) = (user.id, path.into_inner());
     let order = db::run(&state.pool, move |c| repo::cancel(c, user_id, order_id)).await?;
@@ -104,6 +120,11 @@ pub async fn cancel(state: web::Data<AppState>, user: AuthUser, path: web::Path<
 }
 
 /// `POST /orders/{id}/refund`
+#[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, description = "1-100 printable ASCII characters; a repeat with an equal body replays the first answer")),
+    responses((status = 200, description = "The refunded order: stock back; the voucher back or void per the campaign", body = OrderDto),
+              (status = 409, description = "invalid_state: the order is not paid; idempotency_key_in_use"),
+              (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
 pub async fn refund(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -130,9 +151,9 @@ pub async fn refund(
             },
         )
         .await?;
-        let provider = state.payments.name();
+        let (provider, tz) = (state.payments.name(), state.settings.timezone());
         let order = db::run(&state.pool, move |c| {
-            repo::refund(c, user_id, order_id, provider, &answer, claim)
+            repo::refund(c, tz, user_id, order_id, provider, &answer, claim)
         })
         .await?;
         Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
@@ -141,6 +162,12 @@ pub async fn refund(
 }
 
 /// `POST /merchants/{id}/redemptions` `{code}`
+#[utoipa::path(post, path = "/api/v1/merchants/{id}/redemptions", tag = "orders", request_body = super::dto::RedeemRequest,
+    security(("bearer" = [])), params(("id" = i64, Path, description = "Merchant id")),
+    responses((status = 200, description = "The redeemed order", body = OrderDto),
+              (status = 403, description = "forbidden: not a member of this (approved) merchant"),
+              (status = 404, description = "not_found: unknown code, another merchant's order, or a merchant not visible to the caller"),
+              (status = 409, description = "already_redeemed; invalid_state: the order is not paid")))]
 pub async fn redeem(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -164,6 +191,9 @@ pub async fn redeem(
 }
 
 /// `GET /orders/{id}`
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "The order (its resident, its merchant's members and admins; the code only for its resident)", body = OrderDto)))]
 pub async fn get(state: web::Data<AppState>, user: AuthUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let order_id = path.into_inner();
     let order = db::run(&state.pool, move |c| repo::visible_order(c, order_id, user)).await?;
@@ -189,15 +219,27 @@ async fn list(
     })
     .await?;
     let page: Page<OrderDto> = page.page(rows, |o| o.id, |o| OrderDto::for_viewer(&o, viewer_id));
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok().json(OrderPage::from(page)))
 }
 
 /// `GET /me/orders?status=`
+#[utoipa::path(get, path = "/api/v1/me/orders", tag = "orders", security(("bearer" = [])),
+    params(("status" = Option<String>, Query, description = "pending_payment, paid, redeemed, cancelled or refunded"),
+           ("limit" = Option<i64>, Query, description = "1-100, default 20"),
+           ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    responses((status = 200, description = "The caller's orders, newest first", body = super::dto::OrderPage)))]
 pub async fn my_orders(state: web::Data<AppState>, user: AuthUser, query: QueryMap) -> AppResult<HttpResponse> {
     list(&state, user.id, OrderOwner::User(user.id), query, None).await
 }
 
 /// `GET /merchants/{id}/orders?status=` (members only)
+#[utoipa::path(get, path = "/api/v1/merchants/{id}/orders", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id"),
+           ("status" = Option<String>, Query, description = "pending_payment, paid, redeemed, cancelled or refunded"),
+           ("limit" = Option<i64>, Query, description = "1-100, default 20"),
+           ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    responses((status = 200, description = "The merchant's orders, newest first", body = super::dto::OrderPage),
+              (status = 403, description = "forbidden: not a member of this (approved) merchant")))]
 pub async fn merchant_orders(
     state: web::Data<AppState>,
     user: AuthUser,

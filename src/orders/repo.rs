@@ -24,6 +24,7 @@
 //! change rolls the whole transaction back with the error the state now calls for.
 
 use chrono::{Duration, NaiveDateTime};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 use rand::Rng;
 
@@ -37,6 +38,7 @@ use crate::error::{AppError, AppResult, Code};
 use crate::http::PageRequest;
 use crate::idempotency::Claim;
 use crate::payments::{PaymentKind, ProviderAnswer, ProviderStatus};
+use crate::reports::rollup::{self, CountedOrder};
 use crate::time::now;
 
 use actix_web::http::StatusCode;
@@ -340,10 +342,28 @@ fn redemption_code() -> String {
     format!("{:012}", rand::thread_rng().gen_range(0..1_000_000_000_000_u64))
 }
 
+/// What the report rollup counts of an order.
+fn counted(order: &OrderRow, paid_at: NaiveDateTime) -> CountedOrder {
+    CountedOrder {
+        merchant_id: order.merchant_id,
+        campaign_id: order.campaign_id,
+        paid_at,
+        gross_fen: order.gross_fen,
+        subsidy_fen: order.subsidy_fen,
+        payable_fen: order.payable_fen,
+    }
+}
+
 /// `pending_payment → paid` with a fresh redemption code, and the order's voucher
-/// `locked → used`. `None` when the order was not the user's pending order. Must
-/// run inside a write transaction.
-fn mark_paid(conn: &mut DbConnection, order_id: i64, user_id: i64, now: NaiveDateTime) -> AppResult<Option<OrderRow>> {
+/// `locked → used`, counted in the report rollup. `None` when the order was not the
+/// user's pending order. Must run inside a write transaction.
+fn mark_paid(
+    conn: &mut DbConnection,
+    tz: Tz,
+    order_id: i64,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> AppResult<Option<OrderRow>> {
     for _ in 0..CODE_ATTEMPTS {
         let code = redemption_code();
         // A savepoint: on PostgreSQL a failed statement would abort the whole transaction.
@@ -385,6 +405,7 @@ fn mark_paid(conn: &mut DbConnection, order_id: i64, user_id: i64, now: NaiveDat
                 )));
             }
         }
+        rollup::count_paid(conn, tz, &counted(&order, now))?;
         return Ok(Some(order));
     }
     Err(AppError::Internal(anyhow::anyhow!(
@@ -421,6 +442,7 @@ fn record_payment(
 /// [`settle_payment`].
 pub fn pay(
     conn: &mut DbConnection,
+    tz: Tz,
     user_id: i64,
     order_id: i64,
     provider: &str,
@@ -430,7 +452,7 @@ pub fn pay(
     write_tx(conn, |c| {
         let now = now();
         let order = match answer.status {
-            ProviderStatus::Confirmed => mark_paid(c, order_id, user_id, now)?,
+            ProviderStatus::Confirmed => mark_paid(c, tz, order_id, user_id, now)?,
             ProviderStatus::Pending => Some(own_order(c, order_id, user_id)?).filter(|o| o.status == "pending_payment"),
         };
         let Some(order) = order else {
@@ -451,6 +473,7 @@ pub fn pay(
 /// (cancelled meanwhile) is recorded and answered 409, for the provider to refund.
 pub fn settle_payment(
     conn: &mut DbConnection,
+    tz: Tz,
     provider: &str,
     reference: &str,
     succeeded: bool,
@@ -478,7 +501,7 @@ pub fn settle_payment(
         if !succeeded {
             return Ok(Some(order));
         }
-        match mark_paid(c, order_id, order.user_id, now)? {
+        match mark_paid(c, tz, order_id, order.user_id, now)? {
             Some(paid) => Ok(Some(paid)),
             None => Err(AppError::invalid_state(format!(
                 "order {order_id} is {}; the payment must be refunded",
@@ -540,6 +563,7 @@ pub fn cancel_overdue(conn: &mut DbConnection, order_id: i64, now: NaiveDateTime
 /// `void` with its face value returned to the campaign's unreserved budget.
 pub fn refund(
     conn: &mut DbConnection,
+    tz: Tz,
     user_id: i64,
     order_id: i64,
     provider: &str,
@@ -562,6 +586,10 @@ pub fn refund(
             return Err(refusal(c, order_id, user_id, "refunded"));
         };
         give_back_stock(c, &order)?;
+        let paid_at = order
+            .paid_at
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("paid order {order_id} has no paid_at")))?;
+        rollup::uncount_refunded(c, tz, &counted(&order, paid_at))?;
         if let (Some(voucher_id), Some(campaign_id)) = (order.voucher_id, order.campaign_id) {
             settle_refunded_voucher(c, &order, voucher_id, campaign_id, now)?;
         }

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{json, Value};
-use wenlv::db::schema::{campaigns, merchant_members, merchants, offers, orders, payments, voucher_batches, vouchers};
+use wenlv::db::schema::{
+    campaigns, merchant_day_stats, merchant_members, merchants, offers, orders, payments, voucher_batches, vouchers,
+};
 use wenlv::db::DbConnection;
 use wenlv::time::now;
 
@@ -379,6 +381,7 @@ const LIVE: [&str; 3] = ["pending_payment", "paid", "redeemed"];
 /// first violation.
 pub fn check_invariants(conn: &mut DbConnection, initial_stock: &HashMap<i64, i64>) {
     type OrderFacts = (i64, i64, i64, Option<i64>, i64, i64, i64, String);
+    check_report_rollup(conn);
     let all_orders: Vec<OrderFacts> = orders::table
         .select((
             orders::id,
@@ -529,4 +532,44 @@ pub fn check_invariants(conn: &mut DbConnection, initial_stock: &HashMap<i64, i6
             o.0
         );
     }
+}
+
+/// Invariant 6: the report rollup equals the sums over the counted (paid or
+/// redeemed) orders, per campaign (0 without a voucher) and merchant.
+fn check_report_rollup(conn: &mut DbConnection) {
+    type Sums = (i64, i64, i64, i64);
+    let mut expected: HashMap<(i64, i64), Sums> = HashMap::new();
+    let counted: Vec<(Option<i64>, i64, i64, i64, i64)> = orders::table
+        .filter(orders::status.eq_any(["paid", "redeemed"]))
+        .select((
+            orders::campaign_id,
+            orders::merchant_id,
+            orders::gross_fen,
+            orders::subsidy_fen,
+            orders::payable_fen,
+        ))
+        .load(conn)
+        .expect("orders");
+    for (campaign, merchant, gross, subsidy, payable) in counted {
+        let e = expected.entry((campaign.unwrap_or(0), merchant)).or_default();
+        *e = (e.0 + 1, e.1 + gross, e.2 + subsidy, e.3 + payable);
+    }
+    let mut rolled: HashMap<(i64, i64), Sums> = HashMap::new();
+    let rows: Vec<(i64, i64, i64, i64, i64, i64)> = merchant_day_stats::table
+        .select((
+            merchant_day_stats::campaign_id,
+            merchant_day_stats::merchant_id,
+            merchant_day_stats::orders,
+            merchant_day_stats::consumption_fen,
+            merchant_day_stats::subsidy_fen,
+            merchant_day_stats::resident_paid_fen,
+        ))
+        .load(conn)
+        .expect("rollup");
+    for (campaign, merchant, n, gross, subsidy, payable) in rows {
+        let e = rolled.entry((campaign, merchant)).or_default();
+        *e = (e.0 + n, e.1 + gross, e.2 + subsidy, e.3 + payable);
+    }
+    rolled.retain(|_, sums| *sums != (0, 0, 0, 0));
+    assert_eq!(rolled, expected, "report rollup vs counted orders");
 }

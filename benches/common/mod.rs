@@ -1,0 +1,276 @@
+//! Shared by the load benchmarks: a fresh database on either engine, the real
+//! service in-process on a random port, an HTTP driver with C concurrent clients,
+//! a direct-database driver with the same number of connections, and the report
+//! that prints both figures and their ratio.
+//!
+//! Arguments are `--key value` pairs after `--` (cargo adds `--bench`, ignored):
+//! `--engine sqlite|postgres` (default sqlite); PostgreSQL is reached at
+//! `BENCH_PG_URL` (default `postgres://postgres@127.0.0.1:5432`), in a fresh
+//! database dropped at the end.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use wenlv::config::{self, Settings};
+use wenlv::db::{ConnectionManager, DbConnection, Engine};
+use wenlv::startup::Application;
+
+pub struct Args {
+    values: HashMap<String, String>,
+}
+
+impl Args {
+    pub fn parse() -> Args {
+        let raw: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+        let mut values = HashMap::new();
+        let mut iter = raw.into_iter();
+        while let Some(key) = iter.next() {
+            if let Some(name) = key.strip_prefix("--") {
+                let value = iter.next().unwrap_or_else(|| "true".to_owned());
+                values.insert(name.to_owned(), value);
+            }
+        }
+        Args { values }
+    }
+
+    pub fn get<T: FromStr>(&self, key: &str, default: T) -> T {
+        match self.values.get(key) {
+            Some(v) => v.parse().unwrap_or_else(|_| panic!("--{key} {v:?} does not parse")),
+            None => default,
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self.values.get("engine").map(String::as_str) {
+            None | Some("sqlite") => Engine::Sqlite,
+            Some("postgres") | Some("postgresql") => Engine::Postgres,
+            Some(other) => panic!("--engine {other:?}: use sqlite or postgres"),
+        }
+    }
+}
+
+/// A fresh database for one benchmark run; a PostgreSQL one is dropped at the end.
+pub struct BenchDb {
+    pub url: String,
+    pub engine: Engine,
+    pg: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl BenchDb {
+    pub fn fresh(engine: Engine) -> BenchDb {
+        match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = dir.path().join("bench.db").to_string_lossy().into_owned();
+                BenchDb {
+                    url,
+                    engine,
+                    pg: None,
+                    _dir: Some(dir),
+                }
+            }
+            Engine::Postgres => {
+                let server =
+                    std::env::var("BENCH_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+                let name = format!("wenlv_bench_{}", std::process::id());
+                let mut conn = PgConnection::establish(&format!("{server}/postgres")).expect("PostgreSQL reachable");
+                conn.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
+                ))
+                .expect("create bench database");
+                BenchDb {
+                    url: format!("{server}/{name}"),
+                    engine,
+                    pg: Some((server, name)),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    /// A new direct connection with the service's own settings (pragmas included).
+    pub fn connect(&self) -> DbConnection {
+        ConnectionManager::new(&self.url, 5000)
+            .establish()
+            .expect("direct connection")
+    }
+}
+
+impl Drop for BenchDb {
+    fn drop(&mut self) {
+        if let Some((server, name)) = &self.pg {
+            if let Ok(mut conn) = PgConnection::establish(&format!("{server}/postgres")) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// The production-like defaults (`config/default.toml`: real argon2 cost), on this
+/// database, on a random port, with rate limiting off (API.md: for load tests).
+pub fn settings(db: &BenchDb) -> Settings {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut settings = config::load_from(&dir, "bench", false).expect("config loads");
+    settings.database.url = db.url.clone();
+    settings.server.port = 0;
+    settings.rate_limit.enabled = false;
+    settings.log.level = "warn".to_owned();
+    settings
+}
+
+/// Migrates the database and serves it in this process; returns the base URL.
+pub fn spawn(settings: Settings) -> String {
+    let app = Application::build(settings).expect("service builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    address
+}
+
+/// What a run measured: wall time, each job's latency, and outcomes by label.
+#[derive(Default)]
+pub struct Stats {
+    pub elapsed: Duration,
+    pub latencies: Vec<Duration>,
+    pub outcomes: BTreeMap<String, usize>,
+}
+
+impl Stats {
+    pub fn jobs(&self) -> usize {
+        self.latencies.len()
+    }
+
+    pub fn rate(&self) -> f64 {
+        self.jobs() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+        sorted[index]
+    }
+
+    pub fn count(&self, outcome: &str) -> usize {
+        self.outcomes.get(outcome).copied().unwrap_or(0)
+    }
+
+    pub fn summary(&self) -> String {
+        let outcomes: Vec<String> = self.outcomes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        format!(
+            "{:>9.1}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} in {:.2} s; {})",
+            self.rate(),
+            ms(self.percentile(0.50)),
+            ms(self.percentile(0.99)),
+            self.jobs(),
+            self.elapsed.as_secs_f64(),
+            outcomes.join(", ")
+        )
+    }
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Runs `jobs` HTTP jobs from `concurrency` clients; each job returns its outcome
+/// label (usually the status code).
+pub async fn drive_http<F, Fut>(concurrency: usize, jobs: usize, job: F) -> Stats
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = String> + Send,
+{
+    let job = Arc::new(job);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let (job, next) = (job.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut local = Stats::default();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= jobs {
+                    break;
+                }
+                let t = Instant::now();
+                let outcome = job(i).await;
+                local.latencies.push(t.elapsed());
+                *local.outcomes.entry(outcome).or_default() += 1;
+            }
+            local
+        }));
+    }
+    let mut stats = Stats::default();
+    for task in tasks {
+        let local = task.await.expect("client task");
+        stats.latencies.extend(local.latencies);
+        for (k, v) in local.outcomes {
+            *stats.outcomes.entry(k).or_default() += v;
+        }
+    }
+    stats.elapsed = started.elapsed();
+    stats
+}
+
+/// Runs `jobs` jobs straight against the database from `connections` threads, each
+/// with its own connection: the baseline a service figure is compared with.
+pub fn drive_direct<F>(db: &BenchDb, connections: usize, jobs: usize, job: F) -> Stats
+where
+    F: Fn(usize, &mut DbConnection) -> String + Sync,
+{
+    let next = AtomicUsize::new(0);
+    let merged = Mutex::new(Stats::default());
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..connections {
+            scope.spawn(|| {
+                let mut conn = db.connect();
+                let mut local = Stats::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= jobs {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let outcome = job(i, &mut conn);
+                    local.latencies.push(t.elapsed());
+                    *local.outcomes.entry(outcome).or_default() += 1;
+                }
+                let mut merged = merged.lock().expect("stats lock");
+                merged.latencies.extend(local.latencies);
+                for (k, v) in local.outcomes {
+                    *merged.outcomes.entry(k).or_default() += v;
+                }
+            });
+        }
+    });
+    let mut stats = merged.into_inner().expect("stats lock");
+    stats.elapsed = started.elapsed();
+    stats
+}
+
+/// Prints the two figures, their ratio, and whether the ratio meets `goal`.
+pub fn report(title: &str, service: &Stats, baseline: &Stats, goal: f64) -> f64 {
+    let ratio = service.rate() / baseline.rate();
+    println!("{title}");
+    println!("  service  {}", service.summary());
+    println!("  baseline {}", baseline.summary());
+    println!(
+        "  ratio service/baseline = {ratio:.2} (goal >= {goal:.2}: {})",
+        if ratio >= goal { "met" } else { "NOT met" }
+    );
+    ratio
+}
