@@ -1,12 +1,20 @@
 //! The audit log: every admin action and every merchant status change, written in
 //! the same transaction as the change itself, so a change that rolls back leaves
-//! no audit row and a committed change always has one.
+//! no audit row and a committed change always has one. Admins read it with
+//! `GET /admin/audit-log` ([`list_handler`]), newest first.
 
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use serde::Serialize;
 
+use crate::auth::AdminUser;
 use crate::db::schema::audit_log;
-use crate::db::DbConnection;
-use crate::time::now;
+use crate::db::{self, DbConnection};
+use crate::error::AppResult;
+use crate::http::query::{QueryForm, QueryMap};
+use crate::http::PageRequest;
+use crate::time::{now, utc};
 
 /// What an audit row is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,4 +57,78 @@ pub fn record(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct AuditRow {
+    pub id: i64,
+    pub actor_id: i64,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: i64,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditDto {
+    pub id: i64,
+    pub actor_id: i64,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: i64,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AuditRow> for AuditDto {
+    fn from(row: AuditRow) -> Self {
+        AuditDto {
+            id: row.id,
+            actor_id: row.actor_id,
+            action: row.action,
+            target_type: row.target_type,
+            target_id: row.target_id,
+            reason: row.reason,
+            created_at: utc(row.created_at),
+        }
+    }
+}
+
+/// Audit rows, newest first, optionally about one target type and/or one target id.
+pub fn list(
+    conn: &mut DbConnection,
+    target_type: Option<&str>,
+    target_id: Option<i64>,
+    page: PageRequest,
+) -> QueryResult<Vec<AuditRow>> {
+    let mut query = audit_log::table.into_boxed();
+    if let Some(t) = target_type {
+        query = query.filter(audit_log::target_type.eq(t.to_owned()));
+    }
+    if let Some(id) = target_id {
+        query = query.filter(audit_log::target_id.eq(id));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(audit_log::id.lt(after));
+    }
+    query.order(audit_log::id.desc()).limit(page.fetch()).load(conn)
+}
+
+/// `GET /admin/audit-log?target_type=&target_id=`
+pub async fn list_handler(
+    state: web::Data<crate::startup::AppState>,
+    _admin: AdminUser,
+    query: QueryMap,
+) -> AppResult<HttpResponse> {
+    let mut form = QueryForm::new(query);
+    let page = form.page();
+    let target_type = form.choice("target_type", &Target::ALL);
+    let target_id = form.integer("target_id");
+    form.finish()?;
+    let rows = db::run(&state.pool, move |c| {
+        Ok(list(c, target_type.as_deref(), target_id, page)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id, AuditDto::from)))
 }

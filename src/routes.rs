@@ -7,7 +7,7 @@
 
 use actix_web::web;
 
-use crate::{accounts, health, metrics, orders, reports};
+use crate::{accounts, audit, campaigns, health, merchants, metrics, offers, orders, reports, vouchers};
 
 macro_rules! route_table {
     ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
@@ -44,6 +44,32 @@ route_table!(api, API_ROUTES, {
     "/me/orders" => { get: orders::handlers::my_orders },
     "/merchants/{id}/orders" => { get: orders::handlers::merchant_orders },
     "/merchants/{id}/redemptions" => { post: orders::handlers::redeem },
+    // --- merchants
+    "/merchants" => { post: merchants::handlers::apply, get: merchants::handlers::list },
+    "/merchants/{id}" => { get: merchants::handlers::show },
+    "/merchants/{id}/staff" => { post: merchants::handlers::add_staff },
+    "/merchants/{id}/staff/{user_id}" => { delete: merchants::handlers::remove_staff },
+    "/admin/merchants" => { get: merchants::handlers::admin_list },
+    "/admin/merchants/{id}/approve" => { post: merchants::handlers::approve },
+    "/admin/merchants/{id}/reject" => { post: merchants::handlers::reject },
+    "/admin/merchants/{id}/suspend" => { post: merchants::handlers::suspend },
+    "/admin/merchants/{id}/reinstate" => { post: merchants::handlers::reinstate },
+    "/admin/audit-log" => { get: audit::list_handler },
+    // --- offers
+    "/merchants/{id}/offers" => { post: offers::handlers::create },
+    "/offers" => { get: offers::handlers::list },
+    "/offers/{id}" => { get: offers::handlers::show, patch: offers::handlers::patch },
+    // --- campaigns and vouchers
+    "/admin/campaigns" => { get: campaigns::handlers::admin_list, post: campaigns::handlers::create },
+    "/admin/campaigns/{id}/batches" => { post: campaigns::handlers::create_batch },
+    "/admin/campaigns/{id}/publish" => { post: campaigns::handlers::publish },
+    "/admin/campaigns/{id}/pause" => { post: campaigns::handlers::pause },
+    "/admin/campaigns/{id}/resume" => { post: campaigns::handlers::resume },
+    "/admin/campaigns/{id}/end" => { post: campaigns::handlers::end },
+    "/campaigns" => { get: campaigns::handlers::public_list },
+    "/campaigns/{id}" => { get: campaigns::handlers::show },
+    "/batches/{id}/claim" => { post: vouchers::handlers::claim },
+    "/me/vouchers" => { get: vouchers::handlers::mine },
     // --- reports
     "/admin/campaigns/{id}/report" => { get: reports::handlers::campaign_report },
     "/admin/campaigns/{id}/report.csv" => { get: reports::handlers::campaign_report_csv },

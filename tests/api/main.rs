@@ -2,16 +2,23 @@
 //! by default, PostgreSQL with `TEST_DATABASE_URL`). See `helpers.rs`.
 
 mod helpers;
+mod merchants_fixtures;
 
 mod accounts;
+mod audit;
 mod auth_tokens;
+mod campaigns;
+mod campaigns_fixtures;
 mod crash;
 mod errors;
 mod health;
 mod idempotency;
+mod merchants;
 mod metrics;
+mod offers;
 mod openapi;
 mod order_fixtures;
 mod orders;
 mod reports;
 mod sweeper;
+mod vouchers;

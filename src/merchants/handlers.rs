@@ -1,0 +1,173 @@
+//! HTTP handlers of `/merchants…` and `/admin/merchants…`: parse, call, answer.
+
+use actix_web::{web, HttpResponse};
+
+use super::access;
+use super::dto::{MerchantDto, StaffDto};
+use super::models::status;
+use super::repo::{self, Application, Move, PublicFilter};
+use crate::auth::{AdminUser, AuthUser, MaybeUser};
+use crate::db;
+use crate::domain::category::CATEGORIES;
+use crate::domain::{ContactPhone, CreditCode, Phone};
+use crate::error::AppResult;
+use crate::http::form::{choice, present, string, text, Form, JsonBody};
+use crate::http::query::{QueryForm, QueryMap};
+use crate::startup::AppState;
+
+/// The configured districts, as the `choice` parsers want them.
+pub fn districts(state: &AppState) -> Vec<&str> {
+    state.settings.platform.districts.iter().map(String::as_str).collect()
+}
+
+/// `POST /merchants`
+pub async fn apply(state: web::Data<AppState>, user: AuthUser, body: JsonBody) -> AppResult<HttpResponse> {
+    let districts = districts(&state);
+    let mut form = Form::new(body)?;
+    let name = form.required("name", |v| text(v, 1, 100));
+    let license_no = form.required("license_no", |v| CreditCode::parse(string(v)?));
+    let category = form.required("category", |v| choice(v, CATEGORIES));
+    let district = form.required("district", |v| choice(v, &districts));
+    let address = form.required("address", |v| text(v, 1, 200));
+    let contact_phone = form.required("contact_phone", |v| ContactPhone::parse(string(v)?));
+    form.finish()?;
+    let application = Application {
+        name: present(name)?,
+        license_no: present(license_no)?.into_inner(),
+        category: present(category)?,
+        district: present(district)?,
+        address: present(address)?,
+        contact_phone: present(contact_phone)?.into_inner(),
+    };
+    let merchant = db::run(&state.pool, move |c| repo::apply(c, user.id, &application)).await?;
+    Ok(HttpResponse::Created().json(MerchantDto::from(merchant)))
+}
+
+/// `GET /merchants?category=&district=&q=`
+pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<HttpResponse> {
+    let districts = districts(&state);
+    let mut form = QueryForm::new(query);
+    let page = form.page();
+    let filter = PublicFilter {
+        category: form.choice("category", CATEGORIES),
+        district: form.choice("district", &districts),
+        q: form.text("q", 100),
+    };
+    form.finish()?;
+    let rows = db::run(&state.pool, move |c| Ok(repo::list_approved(c, &filter, page)?)).await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |m| m.id, MerchantDto::from)))
+}
+
+/// `GET /merchants/{id}`
+pub async fn show(state: web::Data<AppState>, user: MaybeUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let (merchant, _) = db::run(&state.pool, move |c| access::visible_merchant(c, id, user.0)).await?;
+    Ok(HttpResponse::Ok().json(MerchantDto::from(merchant)))
+}
+
+/// `GET /admin/merchants?status=`: the pending queue oldest first, every other view
+/// newest first (see [`repo::admin_list_oldest_first`]).
+pub async fn admin_list(state: web::Data<AppState>, _admin: AdminUser, query: QueryMap) -> AppResult<HttpResponse> {
+    let mut form = QueryForm::new(query);
+    let page = form.page();
+    let status_filter = form.choice("status", status::ALL);
+    form.finish()?;
+    let rows = db::run(&state.pool, move |c| {
+        Ok(repo::list_for_admin(c, status_filter.as_deref(), page)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |m| m.id, MerchantDto::from)))
+}
+
+async fn change_status(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: i64,
+    change: Move,
+    reason: Option<String>,
+) -> AppResult<HttpResponse> {
+    let merchant = db::run(&state.pool, move |c| {
+        repo::change_status(c, admin.0.id, id, change, reason.as_deref())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(MerchantDto::from(merchant)))
+}
+
+fn reason_field(body: JsonBody) -> AppResult<String> {
+    let mut form = Form::new(body)?;
+    let reason = form.required("reason", |v| text(v, 1, 500));
+    form.finish()?;
+    present(reason)
+}
+
+/// `POST /admin/merchants/{id}/approve` (no body)
+pub async fn approve(state: web::Data<AppState>, admin: AdminUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
+    change_status(state, admin, path.into_inner(), Move::Approve, None).await
+}
+
+/// `POST /admin/merchants/{id}/reject` `{reason}`
+pub async fn reject(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<i64>,
+    body: JsonBody,
+) -> AppResult<HttpResponse> {
+    let reason = reason_field(body)?;
+    change_status(state, admin, path.into_inner(), Move::Reject, Some(reason)).await
+}
+
+/// `POST /admin/merchants/{id}/suspend` `{reason}`
+pub async fn suspend(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<i64>,
+    body: JsonBody,
+) -> AppResult<HttpResponse> {
+    let reason = reason_field(body)?;
+    change_status(state, admin, path.into_inner(), Move::Suspend, Some(reason)).await
+}
+
+/// `POST /admin/merchants/{id}/reinstate` `{reason}`
+pub async fn reinstate(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<i64>,
+    body: JsonBody,
+) -> AppResult<HttpResponse> {
+    let reason = reason_field(body)?;
+    change_status(state, admin, path.into_inner(), Move::Reinstate, Some(reason)).await
+}
+
+/// `POST /merchants/{id}/staff` `{phone}`
+pub async fn add_staff(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    body: JsonBody,
+) -> AppResult<HttpResponse> {
+    let merchant_id = path.into_inner();
+    let mut form = Form::new(body)?;
+    let phone = form.required("phone", |v| Phone::parse(string(v)?));
+    form.finish()?;
+    let phone = present(phone)?;
+    let user_id = db::run(&state.pool, move |c| {
+        repo::add_staff(c, merchant_id, user, phone.as_str())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(StaffDto {
+        merchant_id,
+        user_id,
+        role: "staff",
+    }))
+}
+
+/// `DELETE /merchants/{id}/staff/{user_id}`
+pub async fn remove_staff(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (merchant_id, staff_id) = path.into_inner();
+    db::run(&state.pool, move |c| repo::remove_staff(c, merchant_id, user, staff_id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

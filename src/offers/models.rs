@@ -1,0 +1,55 @@
+//! Rows of `offers`, and the insert and update forms.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::offers;
+
+/// Offer statuses as stored.
+pub mod status {
+    pub const ACTIVE: &str = "active";
+    pub const INACTIVE: &str = "inactive";
+    pub const ALL: &[&str] = &[ACTIVE, INACTIVE];
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct OfferRow {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub title: String,
+    pub description: String,
+    pub price_fen: i64,
+    pub stock: Option<i64>,
+    pub status: String,
+    pub search_text: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = offers)]
+pub struct NewOffer<'a> {
+    pub merchant_id: i64,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub price_fen: i64,
+    pub stock: Option<i64>,
+    pub status: &'a str,
+    pub search_text: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A PATCH as diesel applies it: `None` leaves a column alone; `stock` is
+/// `Some(None)` to make the offer unlimited.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = offers)]
+pub struct OfferChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub price_fen: Option<i64>,
+    pub stock: Option<Option<i64>>,
+    pub status: Option<String>,
+    pub search_text: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}

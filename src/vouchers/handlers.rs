@@ -1,0 +1,37 @@
+//! HTTP handlers of `POST /batches/{id}/claim` and `GET /me/vouchers`.
+
+use actix_web::{web, HttpResponse};
+
+use super::dto::VoucherDto;
+use super::repo;
+use super::status::STATUSES;
+use crate::auth::{AuthUser, Resident};
+use crate::db;
+use crate::error::AppResult;
+use crate::http::query::{QueryForm, QueryMap};
+use crate::startup::AppState;
+use crate::time::now;
+
+/// `POST /batches/{id}/claim`: residents only (administrators take no subsidy).
+pub async fn claim(state: web::Data<AppState>, resident: Resident, id: web::Path<i64>) -> AppResult<HttpResponse> {
+    let (batch_id, user_id) = (id.into_inner(), resident.0.id);
+    let voucher = db::run(&state.pool, move |c| repo::claim(c, batch_id, user_id)).await?;
+    crate::metrics::voucher_claimed();
+    let at = voucher.claimed_at;
+    Ok(HttpResponse::Created().json(VoucherDto::new(voucher, at)))
+}
+
+/// `GET /me/vouchers?status=`: the caller's vouchers by effective status.
+pub async fn mine(state: web::Data<AppState>, user: AuthUser, query: QueryMap) -> AppResult<HttpResponse> {
+    let mut query = QueryForm::new(query);
+    let page = query.page();
+    let status = query.choice("status", STATUSES);
+    query.finish()?;
+    let at = now();
+    let page = db::run(&state.pool, move |c| {
+        let rows = repo::list_for_user(c, user.id, status.as_deref(), at, page)?;
+        Ok(page.page(rows, |r| r.id, |r| VoucherDto::new(r, at)))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}

@@ -1,0 +1,218 @@
+//! Vouchers in the database: the claim transaction (the hot path of a voucher
+//! stampede) and the wallet listing.
+//!
+//! A claim is one `write_tx` of four statements: one read of the batch, its
+//! campaign, the caller's count in the batch and (cheaply, always) the caller's
+//! verification; the voucher INSERT (slot = count + 1, guarded by
+//! UNIQUE(batch_id, user_id, slot)); and, LAST, the contended conditional
+//! `UPDATE voucher_batches SET remaining = remaining - 1 WHERE id = ? AND remaining > 0`.
+//! Updating the hot batch row last keeps its row lock (PostgreSQL) for one round
+//! trip only, the COMMIT; no row changed means sold out and the whole claim rolls
+//! back. On PostgreSQL two parallel claims of one resident can read the same count;
+//! the loser's INSERT fails on the unique key, and the whole transaction is retried
+//! with a fresh count (each such failure means a claim of that resident committed,
+//! so the retries are bounded by `per_user_limit`).
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use rand::Rng;
+
+use super::models::{NewVoucher, VoucherRow};
+use super::status::filter_by_status;
+use crate::accounts::repo::is_unique_violation;
+use crate::db::schema::{campaigns, users, voucher_batches, vouchers};
+use crate::db::{write_tx, DbConnection};
+use crate::error::{AppError, Code};
+use crate::http::PageRequest;
+use crate::time::now;
+
+/// Characters of a voucher code: Crockford's base32 (no I, L, O, U), 5 bits each.
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// 20 characters × 5 bits = 100 bits of randomness.
+const CODE_LENGTH: usize = 20;
+/// Whole-transaction attempts of one claim; see the module comment for the bound.
+const MAX_CLAIM_ATTEMPTS: usize = 102;
+
+/// A fresh random voucher code.
+pub fn new_code() -> String {
+    let mut rng = rand::thread_rng();
+    (0..CODE_LENGTH)
+        .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Everything a claim decides on, read in one query.
+#[derive(Debug, Queryable)]
+struct ClaimContext {
+    campaign_id: i64,
+    discount_fen: i64,
+    min_spend_fen: i64,
+    remaining: i64,
+    per_user_limit: i64,
+    claim_starts_at: NaiveDateTime,
+    claim_ends_at: NaiveDateTime,
+    valid_days: i64,
+    campaign_status: String,
+    campaign_starts_at: NaiveDateTime,
+    campaign_ends_at: NaiveDateTime,
+    require_real_name: bool,
+    /// The caller's vouchers of this batch so far.
+    held: Option<i64>,
+    /// When the caller's real name was verified, if ever.
+    verified_at: Option<NaiveDateTime>,
+}
+
+enum ClaimError {
+    App(AppError),
+    /// Another claim of this resident took the slot first: retry with a fresh count.
+    SlotTaken,
+}
+
+impl From<diesel::result::Error> for ClaimError {
+    fn from(e: diesel::result::Error) -> Self {
+        ClaimError::App(e.into())
+    }
+}
+
+impl From<AppError> for ClaimError {
+    fn from(e: AppError) -> Self {
+        ClaimError::App(e)
+    }
+}
+
+fn refuse(code: Code, detail: &str) -> ClaimError {
+    ClaimError::App(AppError::new(code, detail))
+}
+
+/// Claims one voucher of `batch_id` for `user_id`; the first failing check of
+/// API.md's order decides the error.
+pub fn claim(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<VoucherRow, AppError> {
+    for _ in 0..MAX_CLAIM_ATTEMPTS {
+        match write_tx(conn, |c| claim_once(c, batch_id, user_id)) {
+            Ok(voucher) => return Ok(voucher),
+            Err(ClaimError::App(e)) => return Err(e),
+            Err(ClaimError::SlotTaken) => continue,
+        }
+    }
+    Err(AppError::new(
+        Code::ClaimLimitReached,
+        "you hold as many vouchers of this batch as allowed",
+    ))
+}
+
+fn claim_once(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<VoucherRow, ClaimError> {
+    let at = now();
+    let held = vouchers::table
+        .filter(vouchers::batch_id.eq(batch_id))
+        .filter(vouchers::user_id.eq(user_id))
+        .select(count_star())
+        .single_value();
+    let verified_at = users::table
+        .filter(users::id.eq(user_id))
+        .select(users::real_name_verified_at)
+        .single_value();
+    let ctx: ClaimContext = voucher_batches::table
+        .inner_join(campaigns::table)
+        .filter(voucher_batches::id.eq(batch_id))
+        .select((
+            voucher_batches::campaign_id,
+            voucher_batches::discount_fen,
+            voucher_batches::min_spend_fen,
+            voucher_batches::remaining,
+            voucher_batches::per_user_limit,
+            voucher_batches::claim_starts_at,
+            voucher_batches::claim_ends_at,
+            voucher_batches::valid_days,
+            campaigns::status,
+            campaigns::starts_at,
+            campaigns::ends_at,
+            campaigns::require_real_name,
+            held,
+            verified_at,
+        ))
+        .first(conn)?;
+
+    if ctx.campaign_status != "active" || at < ctx.campaign_starts_at || at >= ctx.campaign_ends_at {
+        return Err(refuse(Code::CampaignNotActive, "the campaign is not running now"));
+    }
+    if at < ctx.claim_starts_at {
+        return Err(refuse(Code::ClaimNotStarted, "claiming this batch has not started yet"));
+    }
+    if at >= ctx.claim_ends_at {
+        return Err(refuse(Code::ClaimEnded, "claiming this batch has ended"));
+    }
+    if ctx.require_real_name && ctx.verified_at.is_none() {
+        return Err(refuse(
+            Code::RealNameRequired,
+            "this campaign is for real-name-verified residents",
+        ));
+    }
+    let held = ctx.held.unwrap_or(0);
+    if held >= ctx.per_user_limit {
+        return Err(refuse(
+            Code::ClaimLimitReached,
+            "you hold as many vouchers of this batch as allowed",
+        ));
+    }
+    // `remaining` only ever falls, so a zero read now is final: skip the writes.
+    if ctx.remaining <= 0 {
+        return Err(refuse(Code::SoldOut, "this batch is sold out"));
+    }
+
+    let expires_at = (at + Duration::days(ctx.valid_days)).min(ctx.campaign_ends_at);
+    let code = new_code();
+    let voucher: VoucherRow = diesel::insert_into(vouchers::table)
+        .values(&NewVoucher {
+            code: &code,
+            batch_id,
+            campaign_id: ctx.campaign_id,
+            user_id,
+            slot: held + 1,
+            discount_fen: ctx.discount_fen,
+            min_spend_fen: ctx.min_spend_fen,
+            status: "available",
+            claimed_at: at,
+            expires_at,
+        })
+        .returning(vouchers::all_columns)
+        .get_result(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ClaimError::SlotTaken
+            } else {
+                e.into()
+            }
+        })?;
+
+    // Last: the contended row. Zero rows means another claim took the last one.
+    let taken = diesel::update(
+        voucher_batches::table
+            .filter(voucher_batches::id.eq(batch_id))
+            .filter(voucher_batches::remaining.gt(0)),
+    )
+    .set(voucher_batches::remaining.eq(voucher_batches::remaining - 1))
+    .execute(conn)?;
+    if taken == 0 {
+        return Err(refuse(Code::SoldOut, "this batch is sold out"));
+    }
+    Ok(voucher)
+}
+
+/// One page of the user's vouchers, newest first, optionally of one effective status.
+pub fn list_for_user(
+    conn: &mut DbConnection,
+    user_id: i64,
+    status: Option<&str>,
+    at: NaiveDateTime,
+    page: PageRequest,
+) -> QueryResult<Vec<VoucherRow>> {
+    let mut query = vouchers::table.filter(vouchers::user_id.eq(user_id)).into_boxed();
+    if let Some(status) = status {
+        query = filter_by_status(query, status, at);
+    }
+    if let Some(after) = page.after {
+        query = query.filter(vouchers::id.lt(after));
+    }
+    query.order(vouchers::id.desc()).limit(page.fetch()).load(conn)
+}

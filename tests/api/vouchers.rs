@@ -1,0 +1,523 @@
+//! Claims and the wallet: every claim rule in API.md's order, exactness under
+//! concurrency (never more than the quantity, never more than the per-user limit),
+//! and `expired` read from `expires_at` at once.
+
+use chrono::Duration;
+use diesel::prelude::*;
+use futures_util::future::join_all;
+use serde_json::json;
+use wenlv::db::schema::{voucher_batches, vouchers};
+
+use crate::campaigns_fixtures::{at, batch_body, campaign_body, with};
+use crate::helpers::{id_number, Actor, TestApp};
+
+async fn residents(app: &TestApp, n: usize) -> Vec<Actor> {
+    let mut all = Vec::with_capacity(n);
+    // In waves, so set-up does not drown the test server.
+    for _ in 0..n.div_ceil(50) {
+        let wave = (all.len()..n.min(all.len() + 50)).map(|_| app.resident());
+        all.extend(join_all(wave).await);
+    }
+    all
+}
+
+fn count_vouchers(app: &TestApp, batch_id: i64) -> i64 {
+    vouchers::table
+        .filter(vouchers::batch_id.eq(batch_id))
+        .count()
+        .get_result(&mut app.db())
+        .expect("count")
+}
+
+fn remaining(app: &TestApp, batch_id: i64) -> i64 {
+    voucher_batches::table
+        .find(batch_id)
+        .select(voucher_batches::remaining)
+        .first(&mut app.db())
+        .expect("batch")
+}
+
+#[tokio::test]
+async fn a_resident_claims_a_voucher_with_its_terms() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    let campaign = app.active_campaign(&admin, campaign_body()).await;
+    let batch = app.batch(&admin, campaign, batch_body(10, 1)).await;
+    let batch_id = batch["id"].as_i64().expect("id");
+    let v = app.claim(&resident, batch_id).await.expect(201, None).clone();
+    for field in [
+        "id",
+        "code",
+        "batch_id",
+        "campaign_id",
+        "discount_fen",
+        "min_spend_fen",
+        "status",
+        "claimed_at",
+        "expires_at",
+        "order_id",
+    ] {
+        assert!(v.get(field).is_some(), "{field} missing");
+    }
+    assert_eq!(v["batch_id"], batch_id);
+    assert_eq!(v["campaign_id"], campaign);
+    assert_eq!(v["discount_fen"], 3000);
+    assert_eq!(v["min_spend_fen"], 10000);
+    assert_eq!(v["status"], "available");
+    assert_eq!(v["order_id"], json!(null));
+    let code = v["code"].as_str().expect("code");
+    assert_eq!(code.len(), 20, "20 base32 characters: 100 bits");
+    // expires_at = claimed_at + 7 days (the campaign ends later).
+    let claimed = chrono::DateTime::parse_from_rfc3339(v["claimed_at"].as_str().expect("t")).expect("t");
+    let expires = chrono::DateTime::parse_from_rfc3339(v["expires_at"].as_str().expect("t")).expect("t");
+    assert_eq!(expires - claimed, Duration::days(7));
+    assert_eq!(remaining(&app, batch_id), 9);
+    let shown = app.get(&format!("/campaigns/{campaign}"), None).await;
+    assert_eq!(shown.expect(200, None)["batches"][0]["remaining"], 9);
+
+    let wallet = app.get("/me/vouchers", Some(&resident.token)).await;
+    assert_eq!(wallet.expect(200, None)["items"], json!([v]));
+    // Another resident sees none of it.
+    let other = app.resident().await;
+    let theirs = app.get("/me/vouchers", Some(&other.token)).await;
+    assert_eq!(theirs.expect(200, None)["items"], json!([]));
+}
+
+#[tokio::test]
+async fn expiry_is_capped_by_the_campaign_end() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    let campaign = app
+        .active_campaign(&admin, with(campaign_body(), json!({"ends_at": at(Duration::days(2))})))
+        .await;
+    let c = app
+        .get(&format!("/campaigns/{campaign}"), None)
+        .await
+        .expect(200, None)
+        .clone();
+    let batch = app
+        .batch(
+            &admin,
+            campaign,
+            with(
+                batch_body(5, 1),
+                json!({"claim_ends_at": c["ends_at"], "valid_days": 30}),
+            ),
+        )
+        .await;
+    let v = app.claim(&resident, batch["id"].as_i64().expect("id")).await;
+    assert_eq!(v.expect(201, None)["expires_at"], c["ends_at"]);
+}
+
+#[tokio::test]
+async fn claims_outside_an_active_running_campaign_are_campaign_not_active() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    // Draft: batches exist but nothing can be claimed.
+    let draft = app.draft_campaign(&admin, campaign_body()).await["id"]
+        .as_i64()
+        .expect("id");
+    let batch = app.batch(&admin, draft, batch_body(5, 1)).await["id"]
+        .as_i64()
+        .expect("id");
+    app.claim(&resident, batch)
+        .await
+        .expect(409, Some("campaign_not_active"));
+    // Active: claimable; paused: not; resumed: again; ended: never.
+    let go = |verb: &'static str| {
+        let (app, token) = (&app, admin.token.clone());
+        async move {
+            app.action(&format!("/admin/campaigns/{draft}/{verb}"), Some(&token))
+                .await
+        }
+    };
+    go("publish").await.expect(200, None);
+    app.claim(&resident, batch).await.expect(201, None);
+    go("pause").await.expect(200, None);
+    let other = app.resident().await;
+    app.claim(&other, batch).await.expect(409, Some("campaign_not_active"));
+    go("resume").await.expect(200, None);
+    app.claim(&other, batch).await.expect(201, None);
+    go("end").await.expect(200, None);
+    let third = app.resident().await;
+    app.claim(&third, batch).await.expect(409, Some("campaign_not_active"));
+
+    // Active, but its window has not opened yet (campaign_not_active wins over
+    // claim_not_started, the first failing check decides).
+    let future = app
+        .active_campaign(
+            &admin,
+            with(
+                campaign_body(),
+                json!({"starts_at": at(Duration::days(1)), "ends_at": at(Duration::days(5))}),
+            ),
+        )
+        .await;
+    let later = app
+        .batch(
+            &admin,
+            future,
+            with(
+                batch_body(5, 1),
+                json!({"claim_starts_at": at(Duration::days(2)), "claim_ends_at": at(Duration::days(3))}),
+            ),
+        )
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    app.claim(&third, later).await.expect(409, Some("campaign_not_active"));
+}
+
+#[tokio::test]
+async fn a_campaign_past_its_window_refuses_claims() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    let campaign = app.active_campaign(&admin, campaign_body()).await;
+    let batch = app.batch(&admin, campaign, batch_body(5, 1)).await["id"]
+        .as_i64()
+        .expect("id");
+    // Move the whole window into the past directly (an API cannot make a past campaign).
+    let mut db = app.db();
+    let past = wenlv::time::now() - Duration::days(10);
+    diesel::sql_query(format!(
+        "UPDATE campaigns SET starts_at = {s}, ends_at = {e} WHERE id = {campaign}",
+        s = sql_time(&app, past),
+        e = sql_time(&app, past + Duration::days(1)),
+    ))
+    .execute(&mut db)
+    .expect("window moved");
+    app.claim(&resident, batch)
+        .await
+        .expect(409, Some("campaign_not_active"));
+}
+
+/// A timestamp literal both engines read back as that naive UTC time.
+fn sql_time(app: &TestApp, t: chrono::NaiveDateTime) -> String {
+    let text = t.format("%Y-%m-%d %H:%M:%S%.6f");
+    if app.is_postgres() {
+        format!("TIMESTAMP '{text}'")
+    } else {
+        format!("'{text}'")
+    }
+}
+
+#[tokio::test]
+async fn claim_windows_are_enforced() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    let campaign = app.active_campaign(&admin, campaign_body()).await;
+    let not_yet = app
+        .batch(
+            &admin,
+            campaign,
+            with(batch_body(5, 1), json!({"claim_starts_at": at(Duration::days(1))})),
+        )
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    app.claim(&resident, not_yet)
+        .await
+        .expect(409, Some("claim_not_started"));
+    let over = app
+        .batch(
+            &admin,
+            campaign,
+            with(batch_body(5, 1), json!({"claim_ends_at": at(Duration::minutes(-1))})),
+        )
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    app.claim(&resident, over).await.expect(409, Some("claim_ended"));
+}
+
+#[tokio::test]
+async fn real_name_campaigns_need_a_verified_resident() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    let campaign = app
+        .active_campaign(&admin, with(campaign_body(), json!({"require_real_name": true})))
+        .await;
+    let batch = app.batch(&admin, campaign, batch_body(5, 1)).await["id"]
+        .as_i64()
+        .expect("id");
+    app.claim(&resident, batch)
+        .await
+        .expect(403, Some("real_name_required"));
+    app.post(
+        "/me/real-name",
+        Some(&resident.token),
+        json!({"name": "张三", "id_number": id_number(1)}),
+    )
+    .await
+    .expect(200, None);
+    app.claim(&resident, batch).await.expect(201, None);
+    // The order of checks: a claim window that has not opened comes first.
+    let later = app
+        .batch(
+            &admin,
+            campaign,
+            with(batch_body(5, 1), json!({"claim_starts_at": at(Duration::days(1))})),
+        )
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let unverified = app.resident().await;
+    app.claim(&unverified, later)
+        .await
+        .expect(409, Some("claim_not_started"));
+    // A campaign without the rule does not ask.
+    let open = app.claimable_batch(&admin, 5, 1).await;
+    app.claim(&unverified, open).await.expect(201, None);
+}
+
+#[tokio::test]
+async fn the_per_user_limit_comes_before_sold_out() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (first, second) = (app.resident().await, app.resident().await);
+    let batch = app.claimable_batch(&admin, 2, 2).await;
+    app.claim(&first, batch).await.expect(201, None);
+    app.claim(&first, batch).await.expect(201, None);
+    // Sold out now, but the first resident is told about their limit first.
+    app.claim(&first, batch).await.expect(409, Some("claim_limit_reached"));
+    app.claim(&second, batch).await.expect(409, Some("sold_out"));
+    assert_eq!(remaining(&app, batch), 0);
+    assert_eq!(count_vouchers(&app, batch), 2);
+}
+
+#[tokio::test]
+async fn who_may_claim() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    let batch = app.claimable_batch(&admin, 5, 1).await;
+    app.claim(&admin, batch).await.expect(403, Some("forbidden"));
+    app.action(&format!("/batches/{batch}/claim"), None)
+        .await
+        .expect(401, Some("unauthorized"));
+    app.action(&format!("/batches/{batch}/claim"), Some("not-a-token"))
+        .await
+        .expect(401, Some("unauthorized"));
+    app.claim(&resident, 999_999).await.expect(404, Some("not_found"));
+    app.action("/batches/xyz/claim", Some(&resident.token))
+        .await
+        .expect(404, Some("not_found"));
+    app.get(&format!("/batches/{batch}/claim"), Some(&resident.token))
+        .await
+        .expect(405, Some("method_not_allowed"));
+    assert_eq!(count_vouchers(&app, batch), 0);
+}
+
+#[tokio::test]
+async fn three_hundred_residents_storm_a_batch_of_one_hundred() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let batch = app.claimable_batch(&admin, 100, 1).await;
+    let people = residents(&app, 300).await;
+    // 64 parallel clients, each claiming for its share of the residents.
+    let clients = people.chunks(300usize.div_ceil(64)).map(|share| {
+        let app = &app;
+        async move {
+            let mut statuses = Vec::new();
+            for who in share {
+                let resp = app.claim(who, batch).await;
+                statuses.push((resp.status, resp.body["code"].as_str().unwrap_or("").to_owned()));
+            }
+            statuses
+        }
+    });
+    let statuses: Vec<(u16, String)> = join_all(clients).await.into_iter().flatten().collect();
+    assert_eq!(statuses.len(), 300);
+    let created = statuses.iter().filter(|s| s.0 == 201).count();
+    let sold_out = statuses.iter().filter(|s| s.0 == 409 && s.1 == "sold_out").count();
+    assert!(statuses.iter().all(|s| s.0 < 500), "no 5xx: {statuses:?}");
+    assert_eq!((created, sold_out), (100, 200));
+    assert_eq!(count_vouchers(&app, batch), 100);
+    assert_eq!(remaining(&app, batch), 0);
+    let distinct_users: i64 = vouchers::table
+        .filter(vouchers::batch_id.eq(batch))
+        .select(diesel::dsl::count(vouchers::user_id).aggregate_distinct())
+        .first(&mut app.db())
+        .expect("count");
+    assert_eq!(distinct_users, 100);
+}
+
+#[tokio::test]
+async fn one_resident_firing_twenty_parallel_claims_gets_the_limit_exactly() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    let batch = app.claimable_batch(&admin, 100, 2).await;
+    let results = join_all((0..20).map(|_| app.claim(&resident, batch))).await;
+    let created = results.iter().filter(|r| r.status == 201).count();
+    let limited = results
+        .iter()
+        .filter(|r| r.status == 409 && r.body["code"] == "claim_limit_reached")
+        .count();
+    assert_eq!(
+        (created, limited),
+        (2, 18),
+        "{:?}",
+        results.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
+    assert_eq!(count_vouchers(&app, batch), 2);
+    assert_eq!(remaining(&app, batch), 98);
+    let slots: Vec<i64> = vouchers::table
+        .filter(vouchers::batch_id.eq(batch))
+        .order(vouchers::slot)
+        .select(vouchers::slot)
+        .load(&mut app.db())
+        .expect("slots");
+    assert_eq!(slots, [1, 2]);
+}
+
+#[tokio::test]
+async fn a_voucher_past_expires_at_reads_expired_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    let batch = app.claimable_batch(&admin, 10, 5).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(
+            app.claim(&resident, batch).await.expect(201, None)["id"]
+                .as_i64()
+                .expect("id"),
+        );
+    }
+    let past = wenlv::time::now() - Duration::seconds(1);
+    let mut db = app.db();
+    // ids[0]: available, past expiry → expired. ids[1]: used, past expiry → used.
+    // ids[2]: void → void. ids[3]: locked, not expired → locked. ids[4]: available.
+    diesel::update(vouchers::table.find(ids[0]))
+        .set(vouchers::expires_at.eq(past))
+        .execute(&mut db)
+        .expect("expire");
+    diesel::update(vouchers::table.find(ids[1]))
+        .set((vouchers::expires_at.eq(past), vouchers::status.eq("used")))
+        .execute(&mut db)
+        .expect("use");
+    diesel::update(vouchers::table.find(ids[2]))
+        .set(vouchers::status.eq("void"))
+        .execute(&mut db)
+        .expect("void");
+    diesel::update(vouchers::table.find(ids[3]))
+        .set(vouchers::status.eq("locked"))
+        .execute(&mut db)
+        .expect("lock");
+
+    let wallet = app.get("/me/vouchers", Some(&resident.token)).await;
+    let items = wallet.expect(200, None)["items"].as_array().expect("items").clone();
+    let status_of = |id: i64| {
+        items
+            .iter()
+            .find(|v| v["id"] == id)
+            .map(|v| v["status"].as_str().unwrap_or("").to_owned())
+    };
+    assert_eq!(status_of(ids[0]).as_deref(), Some("expired"));
+    assert_eq!(status_of(ids[1]).as_deref(), Some("used"));
+    assert_eq!(status_of(ids[2]).as_deref(), Some("void"));
+    assert_eq!(status_of(ids[3]).as_deref(), Some("locked"));
+    assert_eq!(status_of(ids[4]).as_deref(), Some("available"));
+    // Newest first.
+    let order: Vec<i64> = items.iter().map(|v| v["id"].as_i64().expect("id")).collect();
+    assert_eq!(order, ids.iter().rev().copied().collect::<Vec<_>>());
+
+    let filtered = |status: &'static str| {
+        let app = &app;
+        let token = resident.token.clone();
+        async move {
+            let resp = app.get(&format!("/me/vouchers?status={status}"), Some(&token)).await;
+            resp.expect(200, None)["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|v| v["id"].as_i64().expect("id"))
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(filtered("available").await, [ids[4]]);
+    assert_eq!(filtered("expired").await, [ids[0]]);
+    assert_eq!(filtered("used").await, [ids[1]]);
+    assert_eq!(filtered("void").await, [ids[2]]);
+    assert_eq!(filtered("locked").await, [ids[3]]);
+
+    // A locked voucher past its expiry reads expired too (API.md: unless used or void).
+    diesel::update(vouchers::table.find(ids[3]))
+        .set(vouchers::expires_at.eq(past))
+        .execute(&mut db)
+        .expect("expire locked");
+    assert_eq!(filtered("expired").await, [ids[3], ids[0]]);
+    assert_eq!(filtered("locked").await, Vec::<i64>::new());
+}
+
+#[tokio::test]
+async fn a_short_campaign_window_expires_its_vouchers() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    // The campaign ends in two seconds, so the voucher expires then.
+    let campaign = app
+        .active_campaign(
+            &admin,
+            with(campaign_body(), json!({"ends_at": at(Duration::seconds(2))})),
+        )
+        .await;
+    let c = app
+        .get(&format!("/campaigns/{campaign}"), None)
+        .await
+        .expect(200, None)
+        .clone();
+    let batch = app
+        .batch(
+            &admin,
+            campaign,
+            with(batch_body(5, 1), json!({"claim_ends_at": c["ends_at"]})),
+        )
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    let v = app.claim(&resident, batch).await;
+    assert_eq!(v.expect(201, None)["status"], "available");
+    assert_eq!(v.body["expires_at"], c["ends_at"]);
+    // Wait until past expiry (a condition, not a timing assertion).
+    let ends_at = chrono::DateTime::parse_from_rfc3339(c["ends_at"].as_str().expect("ends_at")).expect("rfc 3339");
+    while chrono::Utc::now() <= ends_at {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let wallet = app.get("/me/vouchers", Some(&resident.token)).await;
+    assert_eq!(wallet.expect(200, None)["items"][0]["status"], "expired");
+}
+
+#[tokio::test]
+async fn the_wallet_pages_and_validates_its_query() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    let batch = app.claimable_batch(&admin, 10, 3).await;
+    for _ in 0..3 {
+        app.claim(&resident, batch).await.expect(201, None);
+    }
+    let first = app.get("/me/vouchers?limit=2", Some(&resident.token)).await;
+    assert_eq!(first.expect(200, None)["items"].as_array().map(Vec::len), Some(2));
+    let cursor = first.body["next_cursor"].as_str().expect("cursor").to_owned();
+    let second = app
+        .get(&format!("/me/vouchers?limit=2&cursor={cursor}"), Some(&resident.token))
+        .await;
+    assert_eq!(second.expect(200, None)["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(second.body["next_cursor"], json!(null));
+    app.get("/me/vouchers?status=expiredish", Some(&resident.token))
+        .await
+        .expect(422, Some("validation_failed"));
+    app.get("/me/vouchers?limit=101", Some(&resident.token))
+        .await
+        .expect(422, Some("validation_failed"));
+    app.get("/me/vouchers", None).await.expect(401, Some("unauthorized"));
+}
