@@ -37,6 +37,14 @@ use crate::error::Code;
         crate::accounts::handlers::logout,
         crate::accounts::handlers::me,
         crate::accounts::handlers::real_name,
+        crate::orders::handlers::create,
+        crate::orders::handlers::get,
+        crate::orders::handlers::pay,
+        crate::orders::handlers::cancel,
+        crate::orders::handlers::refund,
+        crate::orders::handlers::my_orders,
+        crate::orders::handlers::merchant_orders,
+        crate::orders::handlers::redeem,
         crate::reports::handlers::campaign_report,
         crate::reports::handlers::campaign_report_csv,
         crate::reports::handlers::settlements,
@@ -46,6 +54,7 @@ use crate::error::Code;
     tags(
         (name = "operations", description = "Probes and metrics"),
         (name = "accounts", description = "Registration, sign-in, real-name verification"),
+        (name = "orders", description = "Orders, payment, redemption at the venue, cancellation and refunds"),
         (name = "reports", description = "Leverage per campaign, settlements, platform totals"),
     )
 )]

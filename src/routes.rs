@@ -7,7 +7,7 @@
 
 use actix_web::web;
 
-use crate::{accounts, audit, campaigns, health, merchants, metrics, offers, reports, vouchers};
+use crate::{accounts, audit, campaigns, health, merchants, metrics, offers, orders, reports, vouchers};
 
 macro_rules! route_table {
     ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
@@ -35,6 +35,15 @@ route_table!(api, API_ROUTES, {
     "/auth/logout" => { post: accounts::handlers::logout },
     "/me" => { get: accounts::handlers::me },
     "/me/real-name" => { post: accounts::handlers::real_name },
+    // --- orders
+    "/orders" => { post: orders::handlers::create },
+    "/orders/{id}" => { get: orders::handlers::get },
+    "/orders/{id}/pay" => { post: orders::handlers::pay },
+    "/orders/{id}/cancel" => { post: orders::handlers::cancel },
+    "/orders/{id}/refund" => { post: orders::handlers::refund },
+    "/me/orders" => { get: orders::handlers::my_orders },
+    "/merchants/{id}/orders" => { get: orders::handlers::merchant_orders },
+    "/merchants/{id}/redemptions" => { post: orders::handlers::redeem },
     // --- merchants
     "/merchants" => { post: merchants::handlers::apply, get: merchants::handlers::list },
     "/merchants/{id}" => { get: merchants::handlers::show },
