@@ -49,6 +49,7 @@ pub async fn create(
             payment_timeout: state.settings.orders.payment_timeout,
         };
         let order = db::run(&state.pool, move |c| repo::create(c, request, claim)).await?;
+        crate::metrics::order_transition("pending_payment");
         Ok(HttpResponse::Created().json(OrderDto::for_viewer(&order, user_id)))
     })
     .await
@@ -103,6 +104,7 @@ pub async fn pay(
             repo::pay(c, tz, user_id, order_id, provider, &answer, claim)
         })
         .await?;
+        crate::metrics::order_transition("paid");
         Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
     })
     .await
@@ -116,6 +118,7 @@ pub async fn pay(
 pub async fn cancel(state: web::Data<AppState>, user: AuthUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let (user_id, order_id) = (user.id, path.into_inner());
     let order = db::run(&state.pool, move |c| repo::cancel(c, user_id, order_id)).await?;
+    crate::metrics::order_transition("cancelled");
     Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
 }
 
@@ -156,6 +159,7 @@ pub async fn refund(
             repo::refund(c, tz, user_id, order_id, provider, &answer, claim)
         })
         .await?;
+        crate::metrics::order_transition("refunded");
         Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
     })
     .await
@@ -187,6 +191,7 @@ pub async fn redeem(
     form.finish()?;
     let code = present(code)?;
     let order = db::run(&state.pool, move |c| repo::redeem(c, merchant_id, user, &code)).await?;
+    crate::metrics::order_transition("redeemed");
     Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user.id)))
 }
 

@@ -36,6 +36,7 @@ pub fn sweep_once(conn: &mut DbConnection) -> AppResult<usize> {
             .load(conn)?;
         for &order_id in &due {
             if repo::cancel_overdue(conn, order_id, now)? {
+                crate::metrics::order_transition("cancelled");
                 cancelled += 1;
             }
         }

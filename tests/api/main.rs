@@ -19,6 +19,7 @@ mod offers;
 mod openapi;
 mod order_fixtures;
 mod orders;
+mod report_figures;
 mod reports;
 mod sweeper;
 mod vouchers;
