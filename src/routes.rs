@@ -2,12 +2,17 @@
 
 use actix_web::web;
 
-use crate::{accounts, health};
+use crate::{accounts, dashboard, health};
 
-/// Routes under the root: probes.
+/// Routes under the root: probes and the administrators' dashboard.
 pub fn root(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)));
+
+    // --- dashboard (static page; its data comes from /api/v1/admin/..., which checks the role)
+    cfg.service(web::resource("/admin").route(web::get().to(dashboard::index)))
+        .service(web::resource("/admin/app.js").route(web::get().to(dashboard::script)))
+        .service(web::resource("/admin/app.css").route(web::get().to(dashboard::stylesheet)));
 }
 
 /// Routes under `/api/v1`.

@@ -5,5 +5,6 @@ mod helpers;
 
 mod accounts;
 mod auth_tokens;
+mod dashboard;
 mod errors;
 mod health;
