@@ -905,7 +905,7 @@ pub fn generate(
         let life_days = (expires_at - claimed_at).num_days().max(1);
         let delay: f64 = rng.gen::<f64>().powi(2) * life_days as f64;
         let mut day = clock.local_day(claimed_at + Duration::minutes((delay * 1440.0) as i64));
-        if !is_weekend(day) && rng.gen_bool(0.5) {
+        if !is_weekend(day) && rng.gen_bool(0.3) {
             let to_saturday = (6 - day.weekday().number_from_monday() as i64).max(0);
             day += Duration::days(to_saturday + rng.gen_range(0..2));
         }
@@ -925,15 +925,20 @@ pub fn generate(
         }
         // An offer whose price times a small quantity meets the min spend.
         let mut chosen = None;
-        for _ in 0..10 {
+        for _ in 0..30 {
             let m = merchants_here.sample(&mut rng);
             let Some(&offer) = picks[m].offers.choose(&mut rng) else {
                 continue;
             };
             let price = offers[offer].price_fen;
+            // Residents spend a little over the threshold, so most baskets land
+            // just above the min spend; pricier items are bought less often.
+            if price > min_spend_fen * 6 / 5 && !rng.gen_bool(0.2) {
+                continue;
+            }
             let need = ((min_spend_fen + price - 1) / price).max(1);
             if need <= 6 {
-                let extra = if rng.gen_bool(0.3) { rng.gen_range(1..=2) } else { 0 };
+                let extra = if rng.gen_bool(0.15) { 1 } else { 0 };
                 chosen = Some((m, offer, need + extra));
                 break;
             }
