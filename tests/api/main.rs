@@ -6,5 +6,6 @@ mod helpers;
 mod accounts;
 mod auth_tokens;
 mod dashboard;
+mod demo;
 mod errors;
 mod health;
