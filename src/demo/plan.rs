@@ -674,7 +674,9 @@ pub fn generate(
         picks.push(pick);
     }
     // Popularity: a few merchants sell a lot, most a little.
-    let mut popularity: Vec<f64> = (1..=picks.len()).map(|rank| 1.0 / (rank as f64).powf(0.8)).collect();
+    let mut popularity: Vec<f64> = (1..=picks.len())
+        .map(|rank| 1.0 / ((rank + 5) as f64).powf(0.7))
+        .collect();
     popularity.shuffle(&mut rng);
 
     // ---- campaigns, batches, claims
@@ -918,10 +920,12 @@ pub fn generate(
         // Bought and paid while the voucher and the campaign are good.
         let deadline = expires_at.min(latest) - Duration::minutes(20);
         if created_at > deadline {
-            created_at = deadline - Duration::minutes(rng.gen_range(0..600));
-        }
-        if created_at <= claimed_at {
-            continue;
+            // Past the voucher's life (or in the future): any time within it instead.
+            let span = (deadline - claimed_at).num_minutes();
+            if span < 10 {
+                continue;
+            }
+            created_at = claimed_at + Duration::minutes(rng.gen_range(5..span));
         }
         // An offer whose price times a small quantity meets the min spend.
         let mut chosen = None;

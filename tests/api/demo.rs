@@ -119,19 +119,31 @@ async fn the_demo_keeps_every_invariant() {
     // The shape the dashboard needs: every kind of order and voucher state, a review
     // queue, an ended and an active campaign, orders with and without vouchers.
     for status in ["paid", "redeemed", "refunded", "cancelled", "pending_payment"] {
-        let n = count(&mut conn, &format!("SELECT COUNT(*) AS n FROM orders WHERE status = '{status}'"));
+        let n = count(
+            &mut conn,
+            &format!("SELECT COUNT(*) AS n FROM orders WHERE status = '{status}'"),
+        );
         assert!(n > 0, "no {status} orders");
     }
     for status in ["available", "locked", "used", "void"] {
-        let n = count(&mut conn, &format!("SELECT COUNT(*) AS n FROM vouchers WHERE status = '{status}'"));
+        let n = count(
+            &mut conn,
+            &format!("SELECT COUNT(*) AS n FROM vouchers WHERE status = '{status}'"),
+        );
         assert!(n > 0, "no {status} vouchers");
     }
     assert_eq!(
-        count(&mut conn, "SELECT COUNT(*) AS n FROM merchants WHERE status = 'pending'"),
+        count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM merchants WHERE status = 'pending'"
+        ),
         size.pending_merchants as i64
     );
     assert_eq!(
-        count(&mut conn, "SELECT COUNT(*) AS n FROM merchants WHERE status = 'approved'"),
+        count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM merchants WHERE status = 'approved'"
+        ),
         size.approved_merchants as i64
     );
     assert_eq!(
@@ -142,8 +154,10 @@ async fn the_demo_keeps_every_invariant() {
     assert!(count(&mut conn, "SELECT COUNT(*) AS n FROM campaigns WHERE status = 'active'") >= 1);
     assert!(count(&mut conn, "SELECT COUNT(*) AS n FROM orders WHERE voucher_id IS NULL") > 0);
     assert!(
-        count(&mut conn, "SELECT COUNT(*) AS n FROM orders WHERE voucher_id IS NOT NULL")
-            > count(&mut conn, "SELECT COUNT(*) AS n FROM orders WHERE voucher_id IS NULL")
+        count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM orders WHERE voucher_id IS NOT NULL"
+        ) > count(&mut conn, "SELECT COUNT(*) AS n FROM orders WHERE voucher_id IS NULL")
     );
     // Districts come from the config.
     let districts = app.settings.platform.districts.join("','");
@@ -163,10 +177,16 @@ async fn the_demo_accounts_sign_in_and_the_service_continues_after_its_ids() {
     let summary = demo::seed(&mut conn, &app.settings, &options()).expect("seeded");
 
     let admin = app.login("13800000000", "demo-admin-password").await;
-    let token = admin.expect(200, None)["access_token"].as_str().expect("token").to_owned();
+    let token = admin.expect(200, None)["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     assert_eq!(app.get("/me", Some(&token)).await.expect(200, None)["role"], "admin");
     let resident = app.login(&summary.last_resident_phone, "demo-resident-password").await;
-    let token = resident.expect(200, None)["access_token"].as_str().expect("token").to_owned();
+    let token = resident.expect(200, None)["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     assert_eq!(app.get("/me", Some(&token)).await.expect(200, None)["role"], "resident");
     app.login(&summary.first_resident_phone, "wrong-password-1")
         .await
