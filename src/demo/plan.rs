@@ -582,7 +582,10 @@ pub fn generate(
             format!("{base}（{}店）", seen)
         };
         let created_at = if status == "pending" {
-            clock.days(-5) + Duration::minutes(rng.gen_range(0..7000))
+            // The review queue is oldest first: later ids applied later.
+            clock.days(-5)
+                + Duration::hours(8 * (i - size.approved_merchants) as i64)
+                + Duration::minutes(rng.gen_range(0..400))
         } else {
             clock.days(-390) + Duration::minutes(rng.gen_range(0..20_000))
         };
