@@ -55,6 +55,40 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code a client can see (the spec lists them as the `code` enum).
+    pub const ALL: [Code; 30] = [
+        Code::MalformedRequest,
+        Code::ValidationFailed,
+        Code::Unauthorized,
+        Code::InvalidCredentials,
+        Code::Forbidden,
+        Code::RealNameRequired,
+        Code::NotFound,
+        Code::MethodNotAllowed,
+        Code::PayloadTooLarge,
+        Code::UnsupportedMediaType,
+        Code::PhoneTaken,
+        Code::IdentityTaken,
+        Code::LicenseTaken,
+        Code::MerchantNotApproved,
+        Code::InvalidState,
+        Code::BudgetExceeded,
+        Code::CampaignNotActive,
+        Code::ClaimNotStarted,
+        Code::ClaimEnded,
+        Code::SoldOut,
+        Code::ClaimLimitReached,
+        Code::OfferUnavailable,
+        Code::OutOfStock,
+        Code::VoucherUnavailable,
+        Code::VoucherNotApplicable,
+        Code::AlreadyRedeemed,
+        Code::IdempotencyKeyReused,
+        Code::IdempotencyKeyInUse,
+        Code::RateLimited,
+        Code::ServiceUnavailable,
+    ];
+
     pub fn as_str(self) -> &'static str {
         use Code::*;
         match self {

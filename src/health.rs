@@ -8,10 +8,13 @@ use crate::db;
 use crate::error::{AppError, Code};
 use crate::startup::AppState;
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up")))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "The database answers"), (status = 503, description = "service_unavailable: the database does not answer")))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     db::run(&state.pool, |c| Ok(c.batch_execute("SELECT 1")?))
         .await

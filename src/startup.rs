@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
@@ -37,6 +37,7 @@ impl Application {
     /// Opens the database, migrates it, binds the listener, and builds the server
     /// (not yet running: `run_until_stopped` drives it).
     pub fn build(settings: Settings) -> anyhow::Result<Application> {
+        crate::metrics::install();
         let pool = db::build_pool(&settings.database)?;
         {
             let mut conn = pool.get()?;
@@ -79,9 +80,20 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .app_data(http::path_config())
             .app_data(http::query_config())
             .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
-            .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .wrap(actix_web::middleware::from_fn(crate::metrics::track))
             .wrap(TracingLogger::default())
             .configure(routes::root)
+            .configure(routes::dashboard_pages)
+            .service(web::resource("/docs").route(web::get().to(|| async {
+                actix_web::HttpResponse::Found()
+                    .insert_header(("Location", "/docs/"))
+                    .finish()
+            })))
+            // Before the /api/v1 scope, which would otherwise answer openapi.json with 404.
+            .service(
+                utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                    .url("/api/v1/openapi.json", crate::openapi::document().clone()),
+            )
             .service(web::scope("/api/v1").configure(routes::api))
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(AppError::not_found())

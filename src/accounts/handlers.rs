@@ -22,11 +22,14 @@ fn client_ip(req: &HttpRequest) -> String {
 }
 
 /// Counts one attempt against `limit`; 429 with `Retry-After` past it.
-fn limit(state: &AppState, key: String, limit: u32) -> AppResult<()> {
+fn limit(state: &AppState, endpoint: &'static str, key: String, limit: u32) -> AppResult<()> {
     if !state.settings.rate_limit.enabled {
         return Ok(());
     }
-    state.limiter.hit(&key, limit).map_err(AppError::RateLimited)
+    state.limiter.hit(&key, limit).map_err(|retry_after| {
+        crate::metrics::rate_limited(endpoint);
+        AppError::RateLimited(retry_after)
+    })
 }
 
 async fn user_dto(state: &AppState, user: UserRow) -> AppResult<UserDto> {
@@ -46,9 +49,14 @@ async fn token_pair(state: &AppState, user: &UserRow, refresh_token: String) -> 
 }
 
 /// `POST /auth/register`
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = super::dto::RegisterRequest,
+    responses((status = 201, description = "The new resident", body = UserDto),
+              (status = 409, description = "phone_taken"),
+              (status = 429, description = "rate_limited (see Retry-After)")))]
 pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> AppResult<HttpResponse> {
     limit(
         &state,
+        "register",
         format!("register:ip:{}", client_ip(&req)),
         state.settings.rate_limit.register_per_minute_per_ip,
     )?;
@@ -69,10 +77,15 @@ pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: JsonBo
 
 /// `POST /auth/login`: rate limits first, then one argon2 verification whether or
 /// not the phone exists.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = super::dto::LoginRequest,
+    responses((status = 200, description = "Tokens", body = TokenPair),
+              (status = 401, description = "invalid_credentials: the same answer for an unknown phone and a wrong password"),
+              (status = 429, description = "rate_limited (see Retry-After)")))]
 pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody) -> AppResult<HttpResponse> {
     let limits = &state.settings.rate_limit;
     limit(
         &state,
+        "login",
         format!("login:ip:{}", client_ip(&req)),
         limits.login_per_minute_per_ip,
     )?;
@@ -83,6 +96,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody)
     let (phone, password) = (present(phone)?, present(password)?);
     limit(
         &state,
+        "login",
         format!("login:phone:{phone}"),
         limits.login_per_minute_per_phone,
     )?;
@@ -124,6 +138,9 @@ fn refresh_token_field(body: JsonBody) -> AppResult<String> {
 }
 
 /// `POST /auth/refresh`
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "accounts", request_body = super::dto::RefreshRequest,
+    responses((status = 200, description = "A new pair; the presented refresh token is spent", body = TokenPair),
+              (status = 401, description = "unauthorized: unknown, expired, revoked or spent (a spent one revokes its family)")))]
 pub async fn refresh(state: web::Data<AppState>, body: JsonBody) -> AppResult<HttpResponse> {
     let raw = refresh_token_field(body)?;
     let ttl_days = state.settings.auth.refresh_token_ttl_days;
@@ -137,6 +154,9 @@ pub async fn refresh(state: web::Data<AppState>, body: JsonBody) -> AppResult<Ht
 }
 
 /// `POST /auth/logout`
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", request_body = super::dto::RefreshRequest,
+    security(("bearer" = [])),
+    responses((status = 204, description = "That session's refresh tokens no longer work")))]
 pub async fn logout(state: web::Data<AppState>, user: AuthUser, body: JsonBody) -> AppResult<HttpResponse> {
     let raw = refresh_token_field(body)?;
     db::run(&state.pool, move |c| repo::logout(c, user.id, &raw)).await?;
@@ -144,6 +164,8 @@ pub async fn logout(state: web::Data<AppState>, user: AuthUser, body: JsonBody) 
 }
 
 /// `GET /me`
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "The caller", body = UserDto)))]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
     let row = db::run(&state.pool, move |c| Ok(repo::find_by_id(c, user.id)?)).await?;
     Ok(HttpResponse::Ok().json(user_dto(&state, row).await?))
@@ -161,6 +183,10 @@ fn identity_hash(state: &AppState, id_number: &IdNumber) -> AppResult<String> {
 }
 
 /// `POST /me/real-name`
+#[utoipa::path(post, path = "/api/v1/me/real-name", tag = "accounts", request_body = super::dto::RealNameRequest,
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller, verified", body = UserDto),
+              (status = 409, description = "identity_taken (bound to another account) or invalid_state (verified with another identity)")))]
 pub async fn real_name(state: web::Data<AppState>, user: AuthUser, body: JsonBody) -> AppResult<HttpResponse> {
     let mut form = Form::new(body)?;
     let name = form.required("name", |v| text(v, 1, 50));

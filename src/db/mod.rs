@@ -169,7 +169,10 @@ where
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         let _entered = span.enter();
-        let mut conn = pool.get().map_err(|e| {
+        let asked = std::time::Instant::now();
+        let checkout = pool.get();
+        crate::metrics::pool_checkout(asked.elapsed(), checkout.is_err());
+        let mut conn = checkout.map_err(|e| {
             tracing::warn!(error = %e, "no database connection available");
             AppError::new(Code::ServiceUnavailable, "the database is busy, try again")
         })?;

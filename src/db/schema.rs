@@ -189,6 +189,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    merchant_day_stats (campaign_id, merchant_id, day) {
+        campaign_id -> BigInt,
+        merchant_id -> BigInt,
+        day -> Text,
+        orders -> BigInt,
+        consumption_fen -> BigInt,
+        subsidy_fen -> BigInt,
+        resident_paid_fen -> BigInt,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(merchant_members -> merchants (merchant_id));
 diesel::joinable!(merchant_members -> users (user_id));
@@ -199,6 +211,7 @@ diesel::joinable!(vouchers -> campaigns (campaign_id));
 diesel::joinable!(orders -> merchants (merchant_id));
 diesel::joinable!(orders -> offers (offer_id));
 diesel::joinable!(payments -> orders (order_id));
+diesel::joinable!(merchant_day_stats -> merchants (merchant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -213,4 +226,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     payments,
     idempotency_keys,
+    merchant_day_stats,
 );

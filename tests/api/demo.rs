@@ -182,6 +182,43 @@ async fn the_demo_accounts_sign_in_and_the_service_continues_after_its_ids() {
         .expect("token")
         .to_owned();
     assert_eq!(app.get("/me", Some(&token)).await.expect(200, None)["role"], "admin");
+    // The report rollups were rebuilt from the demo's orders: each campaign's report
+    // agrees with the orders table, and the overview with all counted orders.
+    for campaign in 1..=4 {
+        let report = app
+            .get(&format!("/admin/campaigns/{campaign}/report"), Some(&token))
+            .await;
+        let report = report.expect(200, None);
+        let counted = format!("FROM orders WHERE campaign_id = {campaign} AND status IN ('paid', 'redeemed')");
+        assert_eq!(
+            report["consumption_fen"].as_i64(),
+            Some(count(
+                &mut conn,
+                &format!("SELECT COALESCE(SUM(gross_fen), 0) AS n {counted}")
+            )),
+            "campaign {campaign}"
+        );
+        assert_eq!(
+            report["subsidy_fen"].as_i64(),
+            Some(count(
+                &mut conn,
+                &format!("SELECT COALESCE(SUM(subsidy_fen), 0) AS n {counted}")
+            )),
+            "campaign {campaign}"
+        );
+        assert_eq!(
+            report["orders"].as_i64(),
+            Some(count(&mut conn, &format!("SELECT COUNT(*) AS n {counted}")))
+        );
+    }
+    let overview = app.get("/admin/overview", Some(&token)).await;
+    assert_eq!(
+        overview.expect(200, None)["consumption_fen"].as_i64(),
+        Some(count(
+            &mut conn,
+            "SELECT COALESCE(SUM(gross_fen), 0) AS n FROM orders WHERE status IN ('paid', 'redeemed')"
+        ))
+    );
     let resident = app.login(&summary.last_resident_phone, "demo-resident-password").await;
     let token = resident.expect(200, None)["access_token"]
         .as_str()

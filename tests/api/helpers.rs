@@ -169,9 +169,10 @@ impl TestApp {
             .expect("direct connection")
     }
 
-    /// `/api/v1` + path, except for the root paths (`/healthz`, …).
+    /// `/api/v1` + path, except for the probes and docs at the root. (`/admin/...`
+    /// is an API path here; the dashboard's root pages go through `get_root`.)
     pub fn url(&self, path: &str) -> String {
-        let root = ["/healthz", "/readyz", "/metrics", "/docs", "/admin"];
+        let root = ["/healthz", "/readyz", "/metrics", "/docs"];
         if root
             .iter()
             .any(|r| path == *r || path.starts_with(&format!("{r}/")) || path.starts_with(&format!("{r}?")))
@@ -180,6 +181,15 @@ impl TestApp {
         } else {
             format!("{}/api/v1{path}", self.address)
         }
+    }
+
+    /// GET a path at the root, outside `/api/v1` (dashboard pages, docs).
+    pub async fn get_root(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(Self::with_token(
+            self.client.get(format!("{}{path}", self.address)),
+            token,
+        ))
+        .await
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Resp {

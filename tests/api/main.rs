@@ -9,3 +9,6 @@ mod dashboard;
 mod demo;
 mod errors;
 mod health;
+mod metrics;
+mod openapi;
+mod reports;

@@ -1,0 +1,77 @@
+//! `/admin/campaigns/{id}/report`, `/report.csv`, `/admin/settlements`,
+//! `/admin/overview`: administrators only.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+use super::{csv, repo};
+use crate::auth::AdminUser;
+use crate::db;
+use crate::error::{AppError, AppResult};
+use crate::http::query::{QueryForm, QueryMap};
+use crate::startup::AppState;
+use crate::time::now;
+
+/// `GET /admin/campaigns/{id}/report`
+#[utoipa::path(get, path = "/api/v1/admin/campaigns/{id}/report", tag = "reports", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses((status = 200, description = "The campaign's report", body = super::dto::CampaignReport),
+              (status = 403, description = "forbidden: administrators only")))]
+pub async fn campaign_report(state: web::Data<AppState>, _: AdminUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
+    let (tz, id) = (state.settings.timezone(), id.into_inner());
+    let report = db::run(&state.pool, move |c| repo::campaign_report(c, tz, id, now())).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// `GET /admin/campaigns/{id}/report.csv`
+#[utoipa::path(get, path = "/api/v1/admin/campaigns/{id}/report.csv", tag = "reports", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses((status = 200, description = "by_merchant rows as CSV, UTF-8 with a byte-order mark", content_type = "text/csv", body = String),
+              (status = 403, description = "forbidden: administrators only")))]
+pub async fn campaign_report_csv(
+    state: web::Data<AppState>,
+    _: AdminUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (tz, id) = (state.settings.timezone(), id.into_inner());
+    let report = db::run(&state.pool, move |c| repo::campaign_report(c, tz, id, now())).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"campaign-{id}-by-merchant.csv\""),
+        ))
+        .body(csv::by_merchant(&report.by_merchant)))
+}
+
+/// `GET /admin/settlements?campaign_id=&from=&to=`
+#[utoipa::path(get, path = "/api/v1/admin/settlements", tag = "reports", security(("bearer" = [])),
+    params(("campaign_id" = Option<i64>, Query, description = "Only this campaign's vouchers"),
+           ("from" = Option<String>, Query, format = DateTime, description = "Redeemed at or after (RFC 3339)"),
+           ("to" = Option<String>, Query, format = DateTime, description = "Redeemed before (RFC 3339)")),
+    responses((status = 200, description = "Subsidy owed per merchant", body = super::dto::Settlements),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 404, description = "not_found: no such campaign")))]
+pub async fn settlements(state: web::Data<AppState>, _: AdminUser, query: QueryMap) -> AppResult<HttpResponse> {
+    let mut q = QueryForm::new(query);
+    let campaign_id = q.integer("campaign_id");
+    let from = q.timestamp("from");
+    let to = q.timestamp("to");
+    q.finish()?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if to < from {
+            return Err(AppError::field("to", "must not be before from"));
+        }
+    }
+    let settlements = db::run(&state.pool, move |c| repo::settlements(c, campaign_id, from, to)).await?;
+    Ok(HttpResponse::Ok().json(settlements))
+}
+
+/// `GET /admin/overview`
+#[utoipa::path(get, path = "/api/v1/admin/overview", tag = "reports", security(("bearer" = [])),
+    responses((status = 200, description = "Platform totals", body = super::dto::Overview),
+              (status = 403, description = "forbidden: administrators only")))]
+pub async fn overview(state: web::Data<AppState>, _: AdminUser) -> AppResult<HttpResponse> {
+    let overview = db::run(&state.pool, repo::overview).await?;
+    Ok(HttpResponse::Ok().json(overview))
+}

@@ -1,0 +1,82 @@
+//! The OpenAPI document: valid 3.1, served, and complete against the route table.
+
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn every_registered_route_is_in_the_spec() {
+    let app = TestApp::spawn().await;
+    let spec = app.get("/openapi.json", None).await;
+    let spec = spec.expect(200, None);
+    assert!(
+        spec["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        spec["openapi"]
+    );
+    let paths = spec["paths"].as_object().expect("paths");
+    let registered = wenlv::routes::API_ROUTES
+        .iter()
+        .map(|(method, path)| (*method, format!("/api/v1{path}")))
+        .chain(
+            wenlv::routes::ROOT_ROUTES
+                .iter()
+                .map(|(method, path)| (*method, (*path).to_owned())),
+        );
+    let mut missing = Vec::new();
+    for (method, path) in registered {
+        if paths.get(&path).and_then(|item| item.get(method)).is_none() {
+            missing.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes missing from the OpenAPI document: {missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_operation_documents_its_errors_as_problems() {
+    let app = TestApp::spawn().await;
+    let spec = app.get("/openapi.json", None).await.body;
+    let codes = spec["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+        .as_array()
+        .expect("codes");
+    assert!(codes.contains(&Value::from("sold_out")) && codes.contains(&Value::from("validation_failed")));
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            let responses = operation["responses"].as_object().expect("responses");
+            assert!(responses.contains_key("503"), "{method} {path} lacks 503");
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path} lacks {status}");
+                }
+            }
+            if operation.get("security").is_some() {
+                assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+            }
+            for (status, response) in responses {
+                if status.as_str() >= "400" {
+                    assert!(
+                        response["content"]["application/problem+json"].is_object(),
+                        "{method} {path} {status} is not problem+json"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_without_any_download() {
+    let app = TestApp::spawn().await;
+    let page = app.get("/docs/", None).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains("swagger"),
+        "{}",
+        &page.text[..page.text.len().min(300)]
+    );
+    let redirect = app.send(app.client.get(app.url("/docs"))).await;
+    assert_eq!(redirect.status, 200, "followed to /docs/");
+}
