@@ -194,7 +194,7 @@ async fn the_demo_accounts_sign_in_and_the_service_continues_after_its_ids() {
             report["consumption_fen"].as_i64(),
             Some(count(
                 &mut conn,
-                &format!("SELECT COALESCE(SUM(gross_fen), 0) AS n {counted}")
+                &format!("SELECT CAST(COALESCE(SUM(gross_fen), 0) AS BIGINT) AS n {counted}")
             )),
             "campaign {campaign}"
         );
@@ -202,7 +202,7 @@ async fn the_demo_accounts_sign_in_and_the_service_continues_after_its_ids() {
             report["subsidy_fen"].as_i64(),
             Some(count(
                 &mut conn,
-                &format!("SELECT COALESCE(SUM(subsidy_fen), 0) AS n {counted}")
+                &format!("SELECT CAST(COALESCE(SUM(subsidy_fen), 0) AS BIGINT) AS n {counted}")
             )),
             "campaign {campaign}"
         );
@@ -216,7 +216,7 @@ async fn the_demo_accounts_sign_in_and_the_service_continues_after_its_ids() {
         overview.expect(200, None)["consumption_fen"].as_i64(),
         Some(count(
             &mut conn,
-            "SELECT COALESCE(SUM(gross_fen), 0) AS n FROM orders WHERE status IN ('paid', 'redeemed')"
+            "SELECT CAST(COALESCE(SUM(gross_fen), 0) AS BIGINT) AS n FROM orders WHERE status IN ('paid', 'redeemed')"
         ))
     );
     let resident = app.login(&summary.last_resident_phone, "demo-resident-password").await;
