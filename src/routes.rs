@@ -7,7 +7,7 @@
 
 use actix_web::web;
 
-use crate::{accounts, audit, campaigns, health, merchants, metrics, offers, orders, reports, vouchers};
+use crate::{accounts, audit, campaigns, dashboard, health, merchants, metrics, offers, orders, reports, vouchers};
 
 macro_rules! route_table {
     ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
@@ -24,6 +24,15 @@ route_table!(root, ROOT_ROUTES, {
     "/healthz" => { get: health::healthz },
     "/readyz" => { get: health::readyz },
     "/metrics" => { get: metrics::render },
+});
+
+// --- dashboard: the administrators' page and its assets (HTML, not API: kept out of
+// the OpenAPI document; its data comes from /api/v1/admin/..., which checks the role).
+route_table!(dashboard_pages, DASHBOARD_ROUTES, {
+    "/admin" => { get: dashboard::index },
+    "/admin/" => { get: dashboard::index },
+    "/admin/app.js" => { get: dashboard::script },
+    "/admin/app.css" => { get: dashboard::stylesheet },
 });
 
 // Routes under `/api/v1`.

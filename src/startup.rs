@@ -104,6 +104,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .wrap(actix_web::middleware::from_fn(crate::metrics::track))
             .wrap(TracingLogger::default())
             .configure(routes::root)
+            .configure(routes::dashboard_pages)
             .service(web::resource("/docs").route(web::get().to(|| async {
                 actix_web::HttpResponse::Found()
                     .insert_header(("Location", "/docs/"))

@@ -10,6 +10,8 @@ mod auth_tokens;
 mod campaigns;
 mod campaigns_fixtures;
 mod crash;
+mod dashboard;
+mod demo;
 mod errors;
 mod health;
 mod idempotency;
