@@ -17,35 +17,11 @@ mod common;
 
 use std::sync::Arc;
 
-use chrono::Duration;
 use common::{drive_direct, drive_http, ms, report, Args, BenchDb};
 use diesel::prelude::*;
-use wenlv::auth::jwt::TokenKeys;
-use wenlv::campaigns::repo::{self as campaigns, BatchDraft, CampaignDraft, Move};
-use wenlv::db::schema::{users, voucher_batches, vouchers};
+use wenlv::db::schema::{voucher_batches, vouchers};
 use wenlv::db::{DbConnection, Engine};
 use wenlv::error::AppError;
-
-fn insert_users(conn: &mut DbConnection, count: usize, role: &str, offset: usize) -> Vec<i64> {
-    let now = wenlv::time::now();
-    wenlv::db::write_tx(conn, |c| {
-        (0..count)
-            .map(|i| {
-                diesel::insert_into(users::table)
-                    .values((
-                        users::phone.eq(format!("136{:08}", offset + i)),
-                        users::password_hash.eq("not-a-login-account"),
-                        users::display_name.eq("bench"),
-                        users::role.eq(role),
-                        users::created_at.eq(now),
-                    ))
-                    .returning(users::id)
-                    .get_result::<i64>(c)
-            })
-            .collect::<QueryResult<Vec<i64>>>()
-    })
-    .expect("insert users")
-}
 
 fn issued(conn: &mut DbConnection, batch_id: i64) -> (i64, i64) {
     let count: i64 = vouchers::table
@@ -88,44 +64,10 @@ async fn main() {
 
     // --- set-up, not timed
     let mut conn = db.connect();
-    let admin = insert_users(&mut conn, 1, "admin", 0)[0];
-    let user_ids = insert_users(&mut conn, residents, "resident", 1);
-    let keys = TokenKeys::new(&settings.auth);
-    let tokens: Vec<String> = user_ids
-        .iter()
-        .map(|id| keys.issue(*id, "resident").expect("token"))
-        .collect();
-    let now = wenlv::time::now();
-    let draft = CampaignDraft {
-        name: "claim storm".to_owned(),
-        description: String::new(),
-        budget_fen: 1_000_000_000_000,
-        target_leverage: 10.0,
-        starts_at: now - Duration::hours(1),
-        ends_at: now + Duration::days(30),
-        eligible_categories: Vec::new(),
-        eligible_districts: Vec::new(),
-        require_real_name: false,
-        refund_returns_voucher: false,
-    };
-    let campaign = campaigns::create_campaign(&mut conn, admin, &draft).expect("campaign");
-    campaigns::transition(&mut conn, admin, campaign.id, Move::Publish).expect("publish");
-    let batch = BatchDraft {
-        name: "满100减30".to_owned(),
-        discount_fen: 3000,
-        min_spend_fen: 10000,
-        quantity: batch_size,
-        per_user_limit: 1,
-        claim_starts_at: now - Duration::minutes(30),
-        claim_ends_at: now + Duration::days(29),
-        valid_days: 7,
-    };
-    let http_batch = campaigns::create_batch(&mut conn, admin, campaign.id, &batch)
-        .expect("batch")
-        .id;
-    let direct_batch = campaigns::create_batch(&mut conn, admin, campaign.id, &batch)
-        .expect("batch")
-        .id;
+    let admin = common::insert_users(&mut conn, 1, "admin", 0)[0];
+    let user_ids = common::insert_users(&mut conn, residents, "resident", 1);
+    let tokens = common::tokens_for(&settings, &user_ids);
+    let (http_batch, direct_batch) = common::campaign_with_twin_batches(&mut conn, admin, "claim storm", batch_size);
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients + 8)

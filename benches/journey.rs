@@ -16,39 +16,15 @@ mod common;
 
 use std::sync::Arc;
 
-use chrono::Duration;
 use common::{drive_direct, drive_http, Args, BenchDb};
 use diesel::prelude::*;
 use serde_json::{json, Value};
-use wenlv::auth::jwt::TokenKeys;
-use wenlv::campaigns::repo::{self as campaigns, BatchDraft, CampaignDraft, Move};
-use wenlv::db::schema::{merchant_members, merchants, offers, orders, users};
+use wenlv::db::schema::{merchant_members, merchants, offers, orders};
 use wenlv::db::DbConnection;
 use wenlv::orders::repo::OrderRequest;
 use wenlv::payments::{MoneyMovement, PaymentKind, PaymentProvider, Sandbox};
 
 const PRICE_FEN: i64 = 15_000;
-
-fn insert_users(conn: &mut DbConnection, count: usize, role: &str, offset: usize) -> Vec<i64> {
-    let now = wenlv::time::now();
-    wenlv::db::write_tx(conn, |c| {
-        (0..count)
-            .map(|i| {
-                diesel::insert_into(users::table)
-                    .values((
-                        users::phone.eq(format!("135{:08}", offset + i)),
-                        users::password_hash.eq("not-a-login-account"),
-                        users::display_name.eq("bench"),
-                        users::role.eq(role),
-                        users::created_at.eq(now),
-                    ))
-                    .returning(users::id)
-                    .get_result::<i64>(c)
-            })
-            .collect::<QueryResult<Vec<i64>>>()
-    })
-    .expect("insert users")
-}
 
 /// An approved theatre owned by `owner` with two offers of ample stock.
 fn insert_merchant_and_offers(conn: &mut DbConnection, owner: i64) -> (i64, i64, i64) {
@@ -203,46 +179,12 @@ async fn main() {
 
     // --- set-up, not timed
     let mut conn = db.connect();
-    let admin = insert_users(&mut conn, 1, "admin", 0)[0];
-    let owner = insert_users(&mut conn, 1, "resident", 1)[0];
-    let user_ids = insert_users(&mut conn, residents, "resident", 2);
-    let keys = TokenKeys::new(&settings.auth);
-    let tokens: Vec<String> = user_ids
-        .iter()
-        .map(|id| keys.issue(*id, "resident").expect("token"))
-        .collect();
+    let admin = common::insert_users(&mut conn, 1, "admin", 0)[0];
+    let owner = common::insert_users(&mut conn, 1, "resident", 1)[0];
+    let user_ids = common::insert_users(&mut conn, residents, "resident", 2);
+    let tokens = common::tokens_for(&settings, &user_ids);
     let (_merchant, http_offer, direct_offer) = insert_merchant_and_offers(&mut conn, owner);
-    let now = wenlv::time::now();
-    let draft = CampaignDraft {
-        name: "journey".to_owned(),
-        description: String::new(),
-        budget_fen: 1_000_000_000_000,
-        target_leverage: 10.0,
-        starts_at: now - Duration::hours(1),
-        ends_at: now + Duration::days(30),
-        eligible_categories: Vec::new(),
-        eligible_districts: Vec::new(),
-        require_real_name: false,
-        refund_returns_voucher: false,
-    };
-    let campaign = campaigns::create_campaign(&mut conn, admin, &draft).expect("campaign");
-    campaigns::transition(&mut conn, admin, campaign.id, Move::Publish).expect("publish");
-    let batch = BatchDraft {
-        name: "满100减30".to_owned(),
-        discount_fen: 3_000,
-        min_spend_fen: 10_000,
-        quantity: residents as i64,
-        per_user_limit: 1,
-        claim_starts_at: now - Duration::minutes(30),
-        claim_ends_at: now + Duration::days(29),
-        valid_days: 7,
-    };
-    let http_batch = campaigns::create_batch(&mut conn, admin, campaign.id, &batch)
-        .expect("batch")
-        .id;
-    let direct_batch = campaigns::create_batch(&mut conn, admin, campaign.id, &batch)
-        .expect("batch")
-        .id;
+    let (http_batch, direct_batch) = common::campaign_with_twin_batches(&mut conn, admin, "journey", residents as i64);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients + 8)
         .build()

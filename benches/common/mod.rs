@@ -18,9 +18,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::Duration as Span;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
+use diesel::prelude::*;
+use diesel::PgConnection;
+use wenlv::auth::jwt::TokenKeys;
+use wenlv::campaigns::repo::{self as campaigns, BatchDraft, CampaignDraft, Move};
 use wenlv::config::{self, Settings};
+use wenlv::db::schema::users;
 use wenlv::db::{ConnectionManager, DbConnection, Engine};
 use wenlv::startup::Application;
 
@@ -275,4 +280,73 @@ pub fn report(title: &str, service: &Stats, baseline: &Stats, goal: f64) -> f64 
         if ratio >= goal { "met" } else { "NOT met" }
     );
     ratio
+}
+
+/// Inserts `count` users with `role` (phones numbered from `offset`) in one
+/// transaction and returns their ids. Nobody can sign in as them: the benchmarks
+/// mint their tokens directly ([`tokens_for`]), so argon2 is not what they measure.
+pub fn insert_users(conn: &mut DbConnection, count: usize, role: &str, offset: usize) -> Vec<i64> {
+    let now = wenlv::time::now();
+    wenlv::db::write_tx(conn, |c| {
+        (0..count)
+            .map(|i| {
+                diesel::insert_into(users::table)
+                    .values((
+                        users::phone.eq(format!("136{:08}", offset + i)),
+                        users::password_hash.eq("not-a-login-account"),
+                        users::display_name.eq("bench"),
+                        users::role.eq(role),
+                        users::created_at.eq(now),
+                    ))
+                    .returning(users::id)
+                    .get_result::<i64>(c)
+            })
+            .collect::<QueryResult<Vec<i64>>>()
+    })
+    .expect("insert users")
+}
+
+/// Residents' access tokens, minted with the service's own keys as a login would.
+pub fn tokens_for(settings: &Settings, user_ids: &[i64]) -> Vec<String> {
+    let keys = TokenKeys::new(&settings.auth);
+    user_ids
+        .iter()
+        .map(|id| keys.issue(*id, "resident").expect("token"))
+        .collect()
+}
+
+/// An active campaign with two identical "100 off 30" batches of `quantity`, one per
+/// resident: one for the run through the service, one for the direct run.
+pub fn campaign_with_twin_batches(conn: &mut DbConnection, admin: i64, name: &str, quantity: i64) -> (i64, i64) {
+    let now = wenlv::time::now();
+    let draft = CampaignDraft {
+        name: name.to_owned(),
+        description: String::new(),
+        budget_fen: 1_000_000_000_000,
+        target_leverage: 10.0,
+        starts_at: now - Span::hours(1),
+        ends_at: now + Span::days(30),
+        eligible_categories: Vec::new(),
+        eligible_districts: Vec::new(),
+        require_real_name: false,
+        refund_returns_voucher: false,
+    };
+    let campaign = campaigns::create_campaign(conn, admin, &draft).expect("campaign");
+    campaigns::transition(conn, admin, campaign.id, Move::Publish).expect("publish");
+    let batch = BatchDraft {
+        name: "满100减30".to_owned(),
+        discount_fen: 3_000,
+        min_spend_fen: 10_000,
+        quantity,
+        per_user_limit: 1,
+        claim_starts_at: now - Span::minutes(30),
+        claim_ends_at: now + Span::days(29),
+        valid_days: 7,
+    };
+    let mut make = || {
+        campaigns::create_batch(conn, admin, campaign.id, &batch)
+            .expect("batch")
+            .id
+    };
+    (make(), make())
 }
