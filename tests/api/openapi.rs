@@ -36,6 +36,23 @@ async fn every_registered_route_is_in_the_spec() {
 }
 
 #[tokio::test]
+async fn operation_ids_are_unique_and_districts_come_from_the_config() {
+    let app = TestApp::spawn_with(|settings| settings.platform.districts = vec!["north".into(), "south".into()]).await;
+    let spec = app.get("/openapi.json", None).await.body;
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            let id = operation["operationId"].as_str().expect("operationId");
+            assert!(ids.insert(id.to_owned()), "{method} {path}: operationId {id} is taken");
+        }
+    }
+    assert_eq!(
+        spec["components"]["schemas"]["District"]["enum"],
+        serde_json::json!(["north", "south"])
+    );
+}
+
+#[tokio::test]
 async fn every_operation_documents_its_errors_as_problems() {
     let app = TestApp::spawn().await;
     let spec = app.get("/openapi.json", None).await.body;
