@@ -195,7 +195,7 @@ fn page_with_batches(
 /// `GET /admin/campaigns?status=`
 #[utoipa::path(get, path = "/api/v1/admin/campaigns", tag = "campaigns", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
            ("status" = Option<crate::openapi::CampaignStatus>, Query, description = "Only this status")),
     responses((status = 200, description = "Campaigns with their batches, newest first", body = crate::http::Page<CampaignDto>),
               (status = 403, description = "forbidden: administrators only")))]
@@ -215,7 +215,7 @@ pub async fn admin_list(state: web::Data<AppState>, _admin: AdminUser, query: Qu
 /// `GET /campaigns`: active campaigns with their batches, to anyone.
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)")),
     responses((status = 200, description = "Active campaigns with their batches, newest first", body = crate::http::Page<CampaignDto>)))]
 pub async fn public_list(state: web::Data<AppState>, query: QueryMap) -> AppResult<HttpResponse> {
     let mut query = QueryForm::new(query);
