@@ -1,4 +1,4 @@
-//! Command-line tasks besides serving: `migrate` and `create-admin`.
+//! Command-line tasks besides serving: `migrate`, `create-admin` and `seed-demo`.
 
 use std::io::BufRead;
 
@@ -57,5 +57,58 @@ pub fn create_admin(settings: &Settings, args: &[String]) -> anyhow::Result<()> 
     let user = repo::create_user(&mut conn, phone.as_str(), &hash, "Administrator", "admin")
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("created admin {} (id {})", phone.as_str(), user.id);
+    Ok(())
+}
+
+/// The demo administrator's phone (`wenlv seed-demo`).
+pub const DEMO_ADMIN_PHONE: &str = "13800000000";
+/// The demo administrator's password unless `WENLV_ADMIN_PASSWORD` names one.
+const DEMO_ADMIN_PASSWORD: &str = "wenlv-admin-2026";
+/// The one password of every demo resident and merchant owner.
+const DEMO_RESIDENT_PASSWORD: &str = "wenlv-demo-2026";
+
+/// `wenlv seed-demo [--small]`: fills an empty database with a Langfang-scale demo
+/// (`--small`: a small town of the same shape) and prints how to sign in.
+pub fn seed_demo(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
+    let size = match args {
+        [] => crate::demo::DemoSize::langfang(),
+        [flag] if flag == "--small" => crate::demo::DemoSize::small(),
+        _ => anyhow::bail!("usage: wenlv seed-demo [--small]"),
+    };
+    let admin_password = std::env::var("WENLV_ADMIN_PASSWORD").unwrap_or_else(|_| DEMO_ADMIN_PASSWORD.to_owned());
+    Password::parse(&admin_password).map_err(|e| anyhow::anyhow!("WENLV_ADMIN_PASSWORD {e}"))?;
+    let mut conn = connect(settings)?;
+    db::migrations::run_pending(&mut conn)?;
+    eprintln!("seeding {} ...", settings.database.url);
+    let options = crate::demo::DemoOptions {
+        size,
+        admin_phone: DEMO_ADMIN_PHONE.to_owned(),
+        admin_password: admin_password.clone(),
+        resident_password: DEMO_RESIDENT_PASSWORD.to_owned(),
+        quiet: false,
+    };
+    let summary = crate::demo::seed(&mut conn, settings, &options)?;
+    println!(
+        "demo data written in {:.1} s: {} users, {} merchants, {} offers, {} campaigns ({} batches), {} vouchers, {} orders",
+        summary.elapsed.as_secs_f64(),
+        summary.users,
+        summary.merchants,
+        summary.offers,
+        summary.campaigns,
+        summary.batches,
+        summary.vouchers,
+        summary.orders
+    );
+    println!();
+    println!("  administrator: phone {DEMO_ADMIN_PHONE}, password {admin_password}");
+    println!(
+        "  residents:     phones {} .. {}, password {DEMO_RESIDENT_PASSWORD}",
+        summary.first_resident_phone, summary.last_resident_phone
+    );
+    println!();
+    println!(
+        "Serve it (`cargo run --release`) and open http://{}:{}/admin",
+        settings.server.host, settings.server.port
+    );
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! The `wenlv` binary: `wenlv` / `wenlv serve` migrates and serves; `wenlv migrate`;
-//! `wenlv create-admin --phone P`.
+//! `wenlv create-admin --phone P`; `wenlv seed-demo [--small]`.
 
 use wenlv::{cli, config, startup::Application, telemetry};
 
@@ -11,7 +11,8 @@ fn main() -> anyhow::Result<()> {
         None | Some("serve") => serve(settings),
         Some("migrate") => cli::migrate(&settings),
         Some("create-admin") => cli::create_admin(&settings, &args[1..]),
-        Some(other) => anyhow::bail!("unknown command {other:?}; commands: serve, migrate, create-admin"),
+        Some("seed-demo") => cli::seed_demo(&settings, &args[1..]),
+        Some(other) => anyhow::bail!("unknown command {other:?}; commands: serve, migrate, create-admin, seed-demo"),
     }
 }
 

@@ -66,6 +66,11 @@ string_enum_schema!(
     crate::vouchers::status::STATUSES
 );
 string_enum_schema!(
+    /// An order's status.
+    OrderStatus,
+    crate::orders::repo::STATUSES
+);
+string_enum_schema!(
     /// What an audit row is about.
     AuditTarget,
     crate::audit::Target::ALL
@@ -132,6 +137,14 @@ impl utoipa::ToSchema for District {}
         crate::campaigns::handlers::show,
         crate::vouchers::handlers::claim,
         crate::vouchers::handlers::mine,
+        crate::orders::handlers::create,
+        crate::orders::handlers::get,
+        crate::orders::handlers::pay,
+        crate::orders::handlers::cancel,
+        crate::orders::handlers::refund,
+        crate::orders::handlers::my_orders,
+        crate::orders::handlers::merchant_orders,
+        crate::orders::handlers::redeem,
         crate::reports::handlers::campaign_report,
         crate::reports::handlers::campaign_report_csv,
         crate::reports::handlers::settlements,
@@ -146,6 +159,7 @@ impl utoipa::ToSchema for District {}
         (name = "offers", description = "Merchants' offers and the public catalog"),
         (name = "campaigns", description = "Subsidy campaigns and their voucher batches"),
         (name = "vouchers", description = "Claiming vouchers and the resident's wallet"),
+        (name = "orders", description = "Orders, payment, redemption at the venue, cancellation and refunds"),
         (name = "reports", description = "Leverage per campaign, settlements, platform totals"),
     )
 )]

@@ -7,7 +7,7 @@
 
 use actix_web::web;
 
-use crate::{accounts, audit, campaigns, health, merchants, metrics, offers, reports, vouchers};
+use crate::{accounts, audit, campaigns, dashboard, health, merchants, metrics, offers, orders, reports, vouchers};
 
 macro_rules! route_table {
     ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
@@ -26,6 +26,15 @@ route_table!(root, ROOT_ROUTES, {
     "/metrics" => { get: metrics::render },
 });
 
+// --- dashboard: the administrators' page and its assets (HTML, not API: kept out of
+// the OpenAPI document; its data comes from /api/v1/admin/..., which checks the role).
+route_table!(dashboard_pages, DASHBOARD_ROUTES, {
+    "/admin" => { get: dashboard::index },
+    "/admin/" => { get: dashboard::index },
+    "/admin/app.js" => { get: dashboard::script },
+    "/admin/app.css" => { get: dashboard::stylesheet },
+});
+
 // Routes under `/api/v1`.
 route_table!(api, API_ROUTES, {
     // --- accounts
@@ -35,6 +44,15 @@ route_table!(api, API_ROUTES, {
     "/auth/logout" => { post: accounts::handlers::logout },
     "/me" => { get: accounts::handlers::me },
     "/me/real-name" => { post: accounts::handlers::real_name },
+    // --- orders
+    "/orders" => { post: orders::handlers::create },
+    "/orders/{id}" => { get: orders::handlers::get },
+    "/orders/{id}/pay" => { post: orders::handlers::pay },
+    "/orders/{id}/cancel" => { post: orders::handlers::cancel },
+    "/orders/{id}/refund" => { post: orders::handlers::refund },
+    "/me/orders" => { get: orders::handlers::my_orders },
+    "/merchants/{id}/orders" => { get: orders::handlers::merchant_orders },
+    "/merchants/{id}/redemptions" => { post: orders::handlers::redeem },
     // --- merchants
     "/merchants" => { post: merchants::handlers::apply, get: merchants::handlers::list },
     "/merchants/{id}" => { get: merchants::handlers::show },

@@ -1,9 +1,10 @@
 //! Building the running service: pool, migrations, shared state, the HTTP server
-//! with its middleware, and the background sweeper. `main` and the test harness
+//! with its middleware, and the background order sweeper. `main` and the test harness
 //! both start the service through [`Application::build`].
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::ErrorHandlers;
@@ -16,7 +17,8 @@ use crate::auth::rate_limit::RateLimiter;
 use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::error::{problem_for_framework_errors, AppError};
-use crate::{http, routes};
+use crate::payments::{self, PaymentProvider};
+use crate::{http, orders, routes};
 
 /// What every handler can reach. Nothing here is per-user: the service keeps no
 /// session state, so any number of instances can share one database.
@@ -26,11 +28,15 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub passwords: PasswordHashing,
     pub limiter: RateLimiter,
+    /// The payment provider named by config `payments.provider`.
+    pub payments: Box<dyn PaymentProvider>,
 }
 
 pub struct Application {
     port: u16,
     server: Server,
+    pool: Pool,
+    sweep_interval: Duration,
 }
 
 impl Application {
@@ -46,25 +52,40 @@ impl Application {
                 tracing::info!(applied, "database migrated");
             }
         }
+        let sweep_interval = Duration::from_secs(settings.orders.sweep_interval_seconds);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
-            pool,
+            pool: pool.clone(),
+            payments: payments::from_settings(&settings.payments)?,
             tokens: TokenKeys::new(&settings.auth),
             passwords: PasswordHashing::new(settings.auth.argon2)?,
             limiter: RateLimiter::default(),
             settings: Arc::new(settings),
         });
         let server = run(listener, state)?;
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            pool,
+            sweep_interval,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// Serves until the server stops, with this instance's order sweeper beside it
+    /// (config `orders.sweep_interval_seconds`; 0 runs none).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let sweeper = (!self.sweep_interval.is_zero())
+            .then(|| tokio::spawn(orders::sweeper::run_forever(self.pool.clone(), self.sweep_interval)));
+        let result = self.server.await;
+        if let Some(sweeper) = sweeper {
+            sweeper.abort();
+        }
+        result
     }
 }
 
@@ -85,6 +106,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .wrap(actix_web::middleware::from_fn(crate::metrics::track))
             .wrap(TracingLogger::default())
             .configure(routes::root)
+            .configure(routes::dashboard_pages)
             .service(web::resource("/docs").route(web::get().to(|| async {
                 actix_web::HttpResponse::Found()
                     .insert_header(("Location", "/docs/"))

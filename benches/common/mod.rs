@@ -84,10 +84,12 @@ impl BenchDb {
                     std::env::var("BENCH_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
                 let name = format!("wenlv_bench_{}", std::process::id());
                 let mut conn = PgConnection::establish(&format!("{server}/postgres")).expect("PostgreSQL reachable");
-                conn.batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
-                ))
-                .expect("create bench database");
+                // Two calls: sent as one string, PostgreSQL runs both in one implicit
+                // transaction, where DROP DATABASE is refused.
+                conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .expect("drop old bench database");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create bench database");
                 BenchDb {
                     url: format!("{server}/{name}"),
                     engine,

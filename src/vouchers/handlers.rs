@@ -21,6 +21,7 @@ use crate::time::now;
 pub async fn claim(state: web::Data<AppState>, resident: Resident, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let (batch_id, user_id) = (id.into_inner(), resident.0.id);
     let voucher = db::run(&state.pool, move |c| repo::claim(c, batch_id, user_id)).await?;
+    crate::metrics::voucher_claimed();
     let at = voucher.claimed_at;
     Ok(HttpResponse::Created().json(VoucherDto::new(voucher, at)))
 }

@@ -50,3 +50,51 @@ async fn rate_limit_rejections_are_counted() {
     let after = metric(&scrape(&app).await, "rate_limited_total", &["endpoint=\"login\""]);
     assert!(after >= before + 1.0, "{before} -> {after}");
 }
+
+#[tokio::test]
+async fn claims_and_order_transitions_are_counted() {
+    use crate::campaigns_fixtures::campaign_body;
+    use crate::merchants_fixtures::application;
+    use serde_json::json;
+
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let owner = app.resident().await;
+    let merchant = app.approved_merchant_with(&admin, &owner, application(1)).await;
+    let offer = app
+        .offer_with(&owner, merchant, json!({"title": "票", "price_fen": 15_000}))
+        .await["id"]
+        .as_i64()
+        .expect("offer");
+    let campaign = app.active_campaign(&admin, campaign_body()).await;
+    let batch = app
+        .batch(&admin, campaign, crate::campaigns_fixtures::batch_body(10, 1))
+        .await["id"]
+        .as_i64()
+        .expect("batch");
+    let buyer = app.resident().await;
+
+    let before = scrape(&app).await;
+    let voucher = app.claim(&buyer, batch).await.expect(201, None)["id"]
+        .as_i64()
+        .expect("voucher");
+    let body = json!({"offer_id": offer, "quantity": 1, "voucher_id": voucher});
+    let order = app.post("/orders", Some(&buyer.token), body).await.expect(201, None)["id"]
+        .as_i64()
+        .expect("order");
+    app.action(&format!("/orders/{order}/pay"), Some(&buyer.token))
+        .await
+        .expect(200, None);
+    let after = scrape(&app).await;
+
+    let moved = |name: &str, labels: &[&str]| metric(&after, name, labels) - metric(&before, name, labels);
+    assert!(moved("vouchers_claimed_total", &[]) >= 1.0);
+    assert!(moved("order_transitions_total", &["to=\"pending_payment\""]) >= 1.0);
+    assert!(moved("order_transitions_total", &["to=\"paid\""]) >= 1.0);
+    assert!(
+        moved(
+            "http_requests_total",
+            &["route=\"/api/v1/batches/{id}/claim\"", "status=\"201\""]
+        ) >= 1.0
+    );
+}

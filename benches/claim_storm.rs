@@ -1,0 +1,207 @@
+//! Claim storm: N residents stampede one voucher batch.
+//!
+//! `cargo bench --bench claim_storm -- [--engine sqlite|postgres] [--residents 20000]
+//!  [--batch 10000] [--clients 64]`
+//!
+//! Set-up (not timed): N residents inserted directly, their access tokens minted
+//! with the service's own `TokenKeys`, one active campaign with two equal batches.
+//! Timed: C concurrent clients, every resident claims once from the first batch
+//! over HTTP. Then, in the same run, the same claim transaction
+//! (`vouchers::repo::claim`) is driven straight against the database on the second
+//! batch with as many connections as the service's pool (same pragmas, same
+//! durability), and the ratio of the two rates is printed. Vouchers actually issued
+//! are counted in the database; the run fails unless exactly `batch` were issued on
+//! each side and no claim got a 5xx.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use common::{drive_direct, drive_http, ms, report, Args, BenchDb};
+use diesel::prelude::*;
+use wenlv::auth::jwt::TokenKeys;
+use wenlv::campaigns::repo::{self as campaigns, BatchDraft, CampaignDraft, Move};
+use wenlv::db::schema::{users, voucher_batches, vouchers};
+use wenlv::db::{DbConnection, Engine};
+use wenlv::error::AppError;
+
+fn insert_users(conn: &mut DbConnection, count: usize, role: &str, offset: usize) -> Vec<i64> {
+    let now = wenlv::time::now();
+    wenlv::db::write_tx(conn, |c| {
+        (0..count)
+            .map(|i| {
+                diesel::insert_into(users::table)
+                    .values((
+                        users::phone.eq(format!("136{:08}", offset + i)),
+                        users::password_hash.eq("not-a-login-account"),
+                        users::display_name.eq("bench"),
+                        users::role.eq(role),
+                        users::created_at.eq(now),
+                    ))
+                    .returning(users::id)
+                    .get_result::<i64>(c)
+            })
+            .collect::<QueryResult<Vec<i64>>>()
+    })
+    .expect("insert users")
+}
+
+fn issued(conn: &mut DbConnection, batch_id: i64) -> (i64, i64) {
+    let count: i64 = vouchers::table
+        .filter(vouchers::batch_id.eq(batch_id))
+        .count()
+        .get_result(conn)
+        .expect("count vouchers");
+    let remaining: i64 = voucher_batches::table
+        .find(batch_id)
+        .select(voucher_batches::remaining)
+        .first(conn)
+        .expect("batch");
+    (count, remaining)
+}
+
+fn outcome_of(result: Result<wenlv::vouchers::models::VoucherRow, AppError>) -> String {
+    match result {
+        Ok(_) => "201".to_owned(),
+        Err(e) => e.code().status().as_u16().to_string(),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let residents: usize = args.get("residents", 20_000);
+    let batch_size: i64 = args.get("batch", 10_000);
+    let clients: usize = args.get("clients", 64);
+    let db = BenchDb::fresh(args.engine());
+    let mut settings = common::settings(&db);
+    // The pool size of the service, and the connection count of the direct run.
+    settings.database.max_connections = args.get("connections", settings.database.max_connections);
+    let connections = settings.database.max_connections as usize;
+    println!(
+        "claim-storm: {:?}, {residents} residents, batch of {batch_size}, {clients} clients, \
+         pool of {connections} connections, {} HTTP workers",
+        db.engine, settings.server.workers
+    );
+    let address = common::spawn(settings.clone());
+
+    // --- set-up, not timed
+    let mut conn = db.connect();
+    let admin = insert_users(&mut conn, 1, "admin", 0)[0];
+    let user_ids = insert_users(&mut conn, residents, "resident", 1);
+    let keys = TokenKeys::new(&settings.auth);
+    let tokens: Vec<String> = user_ids
+        .iter()
+        .map(|id| keys.issue(*id, "resident").expect("token"))
+        .collect();
+    let now = wenlv::time::now();
+    let draft = CampaignDraft {
+        name: "claim storm".to_owned(),
+        description: String::new(),
+        budget_fen: 1_000_000_000_000,
+        target_leverage: 10.0,
+        starts_at: now - Duration::hours(1),
+        ends_at: now + Duration::days(30),
+        eligible_categories: Vec::new(),
+        eligible_districts: Vec::new(),
+        require_real_name: false,
+        refund_returns_voucher: false,
+    };
+    let campaign = campaigns::create_campaign(&mut conn, admin, &draft).expect("campaign");
+    campaigns::transition(&mut conn, admin, campaign.id, Move::Publish).expect("publish");
+    let batch = BatchDraft {
+        name: "满100减30".to_owned(),
+        discount_fen: 3000,
+        min_spend_fen: 10000,
+        quantity: batch_size,
+        per_user_limit: 1,
+        claim_starts_at: now - Duration::minutes(30),
+        claim_ends_at: now + Duration::days(29),
+        valid_days: 7,
+    };
+    let http_batch = campaigns::create_batch(&mut conn, admin, campaign.id, &batch)
+        .expect("batch")
+        .id;
+    let direct_batch = campaigns::create_batch(&mut conn, admin, campaign.id, &batch)
+        .expect("batch")
+        .id;
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients + 8)
+        .build()
+        .expect("client");
+    let url = Arc::new(format!("{address}/api/v1/batches/{http_batch}/claim"));
+    let tokens = Arc::new(tokens);
+
+    // --- timed: the service
+    let service = drive_http(clients, residents, move |i| {
+        let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
+        async move {
+            match client.post(url.as_str()).bearer_auth(&tokens[i]).send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let _ = r.bytes().await;
+                    status.to_string()
+                }
+                Err(_) => "error".to_owned(),
+            }
+        }
+    })
+    .await;
+    let (http_issued, http_remaining) = issued(&mut conn, http_batch);
+
+    // --- timed: the same transaction, straight against the database
+    let ids = user_ids.clone();
+    let baseline = tokio::task::block_in_place(|| {
+        drive_direct(&db, connections, residents, |i, c| {
+            outcome_of(wenlv::vouchers::repo::claim(c, direct_batch, ids[i]))
+        })
+    });
+    let (direct_issued, direct_remaining) = issued(&mut conn, direct_batch);
+
+    println!();
+    let goal = match (db.engine, clients) {
+        (Engine::Postgres, c) if c > 64 => 0.7,
+        _ => 0.8,
+    };
+    report(
+        "claims/s: service (HTTP) vs the claim transaction direct",
+        &service,
+        &baseline,
+        goal,
+    );
+    let server_errors = service
+        .outcomes
+        .iter()
+        .filter(|(k, _)| k.starts_with('5') || k.as_str() == "error")
+        .map(|(_, v)| v)
+        .sum::<usize>();
+    println!(
+        "  service: 201 {}, 409 {}, 5xx/errors {server_errors}; vouchers issued (DB) {http_issued}, remaining {http_remaining}",
+        service.count("201"),
+        service.count("409"),
+    );
+    println!(
+        "  direct:  issued (DB) {direct_issued}, remaining {direct_remaining}; {:?}",
+        baseline.outcomes
+    );
+    if db.engine == Engine::Sqlite {
+        let p99 = ms(service.percentile(0.99));
+        println!(
+            "  service p99 {p99:.2} ms (goal < 50 ms: {})",
+            if p99 < 50.0 { "met" } else { "NOT met" }
+        );
+    }
+    assert_eq!(server_errors, 0, "no claim may fail with a 5xx: {:?}", service.outcomes);
+    assert_eq!(
+        http_issued,
+        batch_size.min(residents as i64),
+        "service issued exactly the batch"
+    );
+    assert_eq!(
+        direct_issued,
+        batch_size.min(residents as i64),
+        "direct issued exactly the batch"
+    );
+}

@@ -1,0 +1,256 @@
+//! HTTP handlers of `/orders`, `/me/orders`, `/merchants/{id}/orders` and
+//! `/merchants/{id}/redemptions`: parse, call the repo, answer. Create, pay and
+//! refund run under the `Idempotency-Key` guard.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::dto::OrderDto;
+use super::repo::{self, OrderOwner, OrderRequest, STATUSES};
+use crate::auth::{AuthUser, Resident};
+use crate::db;
+use crate::error::{AppError, AppResult};
+use crate::http::form::{integer, integer_in, present, string, Form, JsonBody};
+use crate::http::query::{QueryForm, QueryMap};
+use crate::http::Page;
+use crate::idempotency;
+use crate::payments::{MoneyMovement, PaymentKind, ProviderAnswer};
+use crate::startup::AppState;
+
+/// `POST /orders` `{offer_id, quantity, voucher_id?}`
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = super::dto::CreateOrderRequest,
+    security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 100, pattern = "^[\\x20-\\x7E]+$", description = "1-100 printable ASCII characters, scoped to the caller, the method and the path; a repeat with an equal body replays the first answer (kept at least 24 hours)")),
+    responses((status = 201, description = "The order, pending payment: stock taken, voucher locked", body = OrderDto),
+              (status = 403, description = "forbidden: administrators take no subsidy"),
+              (status = 404, description = "not_found: no such offer, or not visible to the caller"),
+              (status = 409, description = "offer_unavailable (inactive offer, merchant not approved), out_of_stock, voucher_unavailable (not the caller's, not available, expired), idempotency_key_in_use"),
+              (status = 422, description = "voucher_not_applicable (below min spend, category or district not eligible, campaign not active, caller a member of the merchant, discount above the gross), idempotency_key_reused, validation_failed")))]
+pub async fn create(
+    state: web::Data<AppState>,
+    user: Resident,
+    req: HttpRequest,
+    body: JsonBody,
+) -> AppResult<HttpResponse> {
+    let user_id = user.0.id;
+    let body = body.into_inner();
+    let fields = body.clone();
+    // The guard borrows one handle of the state, the handler's future owns another.
+    let guard_state = state.clone();
+    idempotency::guard(&guard_state, &req, user_id, Some(&body), |claim| async move {
+        let mut form = Form::new(web::Json(fields))?;
+        let offer_id = form.required("offer_id", integer);
+        let quantity = form.required("quantity", |v| integer_in(v, 1, 99));
+        let voucher_id = form.optional("voucher_id", integer);
+        form.finish()?;
+        let request = OrderRequest {
+            user_id,
+            offer_id: present(offer_id)?,
+            quantity: present(quantity)?,
+            voucher_id: present(voucher_id)?,
+            payment_timeout: state.settings.orders.payment_timeout,
+        };
+        let order = db::run(&state.pool, move |c| repo::create(c, request, claim)).await?;
+        crate::metrics::order_transition("pending_payment");
+        Ok(HttpResponse::Created().json(OrderDto::for_viewer(&order, user_id)))
+    })
+    .await
+}
+
+/// Asks the configured provider to move money, off the async threads (a real
+/// provider makes a network call).
+async fn start_movement(state: &web::Data<AppState>, movement: MoneyMovement) -> AppResult<ProviderAnswer> {
+    let state = state.clone();
+    web::block(move || state.payments.start(&movement))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("payment task failed: {e}")))?
+        .map_err(AppError::Internal)
+}
+
+/// `POST /orders/{id}/pay`
+#[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 100, pattern = "^[\\x20-\\x7E]+$", description = "1-100 printable ASCII characters, scoped to the caller, the method and the path; a repeat with an equal body replays the first answer (kept at least 24 hours)")),
+    responses((status = 200, description = "The paid order with its redemption code; the voucher is used", body = OrderDto),
+              (status = 409, description = "invalid_state: the order is not pending payment; idempotency_key_in_use"),
+              (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
+pub async fn pay(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (user_id, order_id) = (user.id, path.into_inner());
+    // The guard borrows one handle of the state, the handler's future owns another.
+    let guard_state = state.clone();
+    idempotency::guard(&guard_state, &req, user_id, None, |claim| async move {
+        // Look before charging: nobody pays for an order that cannot be paid. The
+        // conditional UPDATE in `repo::pay` still decides races.
+        let order = db::run(&state.pool, move |c| repo::own_order(c, order_id, user_id)).await?;
+        if order.status != "pending_payment" {
+            return Err(AppError::invalid_state(format!(
+                "the order is {}, it cannot be paid",
+                order.status
+            )));
+        }
+        let answer = start_movement(
+            &state,
+            MoneyMovement {
+                order_id,
+                amount_fen: order.payable_fen,
+                kind: PaymentKind::Payment,
+            },
+        )
+        .await?;
+        let (provider, tz) = (state.payments.name(), state.settings.timezone());
+        let order = db::run(&state.pool, move |c| {
+            repo::pay(c, tz, user_id, order_id, provider, &answer, claim)
+        })
+        .await?;
+        crate::metrics::order_transition("paid");
+        Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
+    })
+    .await
+}
+
+/// `POST /orders/{id}/cancel`
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "The cancelled order: stock and voucher returned", body = OrderDto),
+              (status = 409, description = "invalid_state: the order is not pending payment")))]
+pub async fn cancel(state: web::Data<AppState>, user: AuthUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
+    let (user_id, order_id) = (user.id, path.into_inner());
+    let order = db::run(&state.pool, move |c| repo::cancel(c, user_id, order_id)).await?;
+    crate::metrics::order_transition("cancelled");
+    Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
+}
+
+/// `POST /orders/{id}/refund`
+#[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 100, pattern = "^[\\x20-\\x7E]+$", description = "1-100 printable ASCII characters, scoped to the caller, the method and the path; a repeat with an equal body replays the first answer (kept at least 24 hours)")),
+    responses((status = 200, description = "The refunded order: stock back; the voucher back or void per the campaign", body = OrderDto),
+              (status = 409, description = "invalid_state: the order is not paid; idempotency_key_in_use"),
+              (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
+pub async fn refund(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (user_id, order_id) = (user.id, path.into_inner());
+    // The guard borrows one handle of the state, the handler's future owns another.
+    let guard_state = state.clone();
+    idempotency::guard(&guard_state, &req, user_id, None, |claim| async move {
+        let order = db::run(&state.pool, move |c| repo::own_order(c, order_id, user_id)).await?;
+        if order.status != "paid" {
+            return Err(AppError::invalid_state(format!(
+                "the order is {}, it cannot be refunded",
+                order.status
+            )));
+        }
+        let answer = start_movement(
+            &state,
+            MoneyMovement {
+                order_id,
+                amount_fen: order.payable_fen,
+                kind: PaymentKind::Refund,
+            },
+        )
+        .await?;
+        let (provider, tz) = (state.payments.name(), state.settings.timezone());
+        let order = db::run(&state.pool, move |c| {
+            repo::refund(c, tz, user_id, order_id, provider, &answer, claim)
+        })
+        .await?;
+        crate::metrics::order_transition("refunded");
+        Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
+    })
+    .await
+}
+
+/// `POST /merchants/{id}/redemptions` `{code}`
+#[utoipa::path(post, path = "/api/v1/merchants/{id}/redemptions", tag = "orders", request_body = super::dto::RedeemRequest,
+    security(("bearer" = [])), params(("id" = i64, Path, description = "Merchant id")),
+    responses((status = 200, description = "The redeemed order", body = OrderDto),
+              (status = 403, description = "forbidden: not a member of this (approved) merchant"),
+              (status = 404, description = "not_found: unknown code, another merchant's order, or a merchant not visible to the caller"),
+              (status = 409, description = "already_redeemed; invalid_state: the order is not paid")))]
+pub async fn redeem(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    body: JsonBody,
+) -> AppResult<HttpResponse> {
+    let merchant_id = path.into_inner();
+    let mut form = Form::new(body)?;
+    let code = form.required("code", |v| {
+        let code = string(v)?.trim();
+        if code.len() == 12 && code.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(code.to_owned())
+        } else {
+            Err("must be a 12-digit redemption code".to_owned())
+        }
+    });
+    form.finish()?;
+    let code = present(code)?;
+    let order = db::run(&state.pool, move |c| repo::redeem(c, merchant_id, user, &code)).await?;
+    crate::metrics::order_transition("redeemed");
+    Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user.id)))
+}
+
+/// `GET /orders/{id}`
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "The order (its resident, its merchant's members and admins; the code only for its resident)", body = OrderDto)))]
+pub async fn get(state: web::Data<AppState>, user: AuthUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
+    let order_id = path.into_inner();
+    let order = db::run(&state.pool, move |c| repo::visible_order(c, order_id, user)).await?;
+    Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user.id)))
+}
+
+async fn list(
+    state: &AppState,
+    viewer_id: i64,
+    owner: OrderOwner,
+    query: QueryMap,
+    membership_of: Option<AuthUser>,
+) -> AppResult<HttpResponse> {
+    let mut form = QueryForm::new(query);
+    let status = form.choice("status", STATUSES);
+    let page = form.page();
+    form.finish()?;
+    let rows = db::run(&state.pool, move |c| {
+        if let (Some(user), OrderOwner::Merchant(merchant_id)) = (membership_of, owner) {
+            repo::require_member(c, merchant_id, user)?;
+        }
+        Ok(repo::list(c, owner, status.as_deref(), page)?)
+    })
+    .await?;
+    let page: Page<OrderDto> = page.page(rows, |o| o.id, |o| OrderDto::for_viewer(&o, viewer_id));
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// `GET /me/orders?status=`
+#[utoipa::path(get, path = "/api/v1/me/orders", tag = "orders", security(("bearer" = [])),
+    params(("status" = Option<crate::openapi::OrderStatus>, Query, description = "Only this status"),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)")),
+    responses((status = 200, description = "The caller's orders, newest first", body = crate::http::Page<OrderDto>)))]
+pub async fn my_orders(state: web::Data<AppState>, user: AuthUser, query: QueryMap) -> AppResult<HttpResponse> {
+    list(&state, user.id, OrderOwner::User(user.id), query, None).await
+}
+
+/// `GET /merchants/{id}/orders?status=` (members only)
+#[utoipa::path(get, path = "/api/v1/merchants/{id}/orders", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id"),
+           ("status" = Option<crate::openapi::OrderStatus>, Query, description = "Only this status"),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)")),
+    responses((status = 200, description = "The merchant's orders, newest first", body = crate::http::Page<OrderDto>),
+              (status = 403, description = "forbidden: not a member of this (approved) merchant")))]
+pub async fn merchant_orders(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    query: QueryMap,
+) -> AppResult<HttpResponse> {
+    let merchant_id = path.into_inner();
+    list(&state, user.id, OrderOwner::Merchant(merchant_id), query, Some(user)).await
+}

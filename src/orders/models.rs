@@ -1,0 +1,88 @@
+//! Rows the orders feature reads and writes.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{orders, payments};
+
+/// An `orders` row, in schema column order.
+#[derive(Debug, Clone, Queryable)]
+pub struct OrderRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub merchant_id: i64,
+    pub offer_id: i64,
+    pub quantity: i64,
+    pub voucher_id: Option<i64>,
+    pub campaign_id: Option<i64>,
+    pub gross_fen: i64,
+    pub subsidy_fen: i64,
+    pub payable_fen: i64,
+    pub status: String,
+    pub redemption_code: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub payment_due_at: NaiveDateTime,
+    pub paid_at: Option<NaiveDateTime>,
+    pub redeemed_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub refunded_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = orders)]
+pub struct NewOrder<'a> {
+    pub user_id: i64,
+    pub merchant_id: i64,
+    pub offer_id: i64,
+    pub quantity: i64,
+    pub voucher_id: Option<i64>,
+    pub campaign_id: Option<i64>,
+    pub gross_fen: i64,
+    pub subsidy_fen: i64,
+    pub payable_fen: i64,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+    pub payment_due_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = payments)]
+pub struct NewPayment<'a> {
+    pub order_id: i64,
+    pub provider: &'a str,
+    pub reference: &'a str,
+    pub amount_fen: i64,
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+    pub confirmed_at: Option<NaiveDateTime>,
+}
+
+/// An offer with what an order needs to know of its merchant.
+#[derive(Debug, Clone, Queryable)]
+pub struct OfferForSale {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub price_fen: i64,
+    pub stock: Option<i64>,
+    pub status: String,
+    pub merchant_status: String,
+    pub category: String,
+    pub district: String,
+}
+
+/// A voucher with the parts of its campaign that decide whether it applies.
+#[derive(Debug, Clone, Queryable)]
+pub struct VoucherForOrder {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub discount_fen: i64,
+    pub min_spend_fen: i64,
+    pub status: String,
+    pub expires_at: NaiveDateTime,
+    pub campaign_status: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub eligible_categories: String,
+    pub eligible_districts: String,
+}

@@ -1,0 +1,683 @@
+// The administrators' dashboard: plain JavaScript over the /api/v1 contract (API.md).
+//
+// - Tokens live in sessionStorage (gone when the tab closes). The access token is
+//   refreshed shortly before it expires, or once after a 401; refreshes are made one
+//   at a time because a refresh token is spent on use and reusing a spent one revokes
+//   the whole family.
+// - Whether the user may see anything is decided by the server: a 403 from an admin
+//   endpoint shows "administrators only" and nothing else.
+// - Money arrives in integer fen and is shown in yuan with BigInt arithmetic, so no
+//   floating point ever touches an amount.
+// - The chart is an inline SVG drawn here; no library, nothing loaded from elsewhere.
+'use strict';
+
+(function () {
+  const API = '/api/v1';
+  const SESSION_KEY = 'wenlv.admin.session';
+  const LANG_KEY = 'wenlv.admin.lang';
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+
+  // ---------------------------------------------------------------- language
+  const DICT = {
+    zh: {
+      app_title: '文旅消费补贴管理台',
+      sign_in_title: '管理员登录', phone: '手机号', password: '密码', sign_in: '登录', sign_out: '退出登录',
+      signing_in: '正在登录…', bad_credentials: '手机号或密码错误。', rate_limited: '尝试过于频繁，请稍后再试。',
+      login_missing: '请输入手机号和密码。',
+      admins_only: '仅限管理员', admins_only_detail: '此账号不是管理员，无权查看管理台。',
+      overview: '平台概览', users: '用户', merchants: '商户', orders: '订单', consumption: '消费额', subsidy: '补贴额',
+      overall_leverage: '总拉动比', merchants_detail: '待审 {pending} · 已通过 {approved} · 已驳回 {rejected} · 已暂停 {suspended}',
+      review_queue: '商户审核', campaigns: '补贴活动', load_more: '加载更多', loading: '加载中…',
+      no_pending: '没有待审核的商户。', no_campaigns: '还没有补贴活动。',
+      name: '名称', license_no: '统一社会信用代码', category: '类别', district: '区县', address: '地址',
+      contact_phone: '联系电话', applied_at: '申请时间', actions: '操作', approve: '通过', reject: '驳回',
+      reject_title: '驳回申请', reject_reason: '驳回理由', cancel: '取消', reason_required: '请填写驳回理由（1–500 字）。',
+      approved_msg: '已通过“{name}”。', rejected_msg: '已驳回“{name}”。', already_reviewed: '该申请已被处理，列表已刷新。',
+      status: '状态', budget: '预算', reserved: '已预留', window: '活动时间', target: '目标拉动比', open: '查看报表',
+      s_draft: '草稿', s_active: '进行中', s_paused: '已暂停', s_ended: '已结束',
+      download_csv: '下载商户明细 CSV', back_to_list: '返回活动列表', downloading: '正在下载…', downloaded: '已下载 {file}。',
+      leverage: '直接拉动比', leverage_def: '消费额 ÷ 补贴额（与目标比较）',
+      oop_leverage: '自付拉动比', oop_def: '居民实付 ÷ 补贴额',
+      mw_leverage: '商户全量拉动比', mw_def: '活动期内核销商户的全部消费 ÷ 补贴额',
+      on_target: '达标', off_target: '未达标', target_is: '目标 {target}',
+      resident_paid: '居民实付', mw_consumption: '商户全量消费', counted_orders: '计入订单',
+      vouchers: '消费券', count: '数量', issued: '发行', claimed: '已领取', available: '可用', locked: '锁定中', used: '已使用',
+      expired: '已过期', void: '已作废',
+      daily_chart: '每日消费与补贴', chart_desc: '{from} 至 {to} 每日消费额（柱高）及其中补贴额（深色部分）。',
+      chart_empty: '暂无计入的订单。', show_data: '显示数据表', date: '日期',
+      by_district: '按区县', by_category: '按类别', by_merchant: '按商户', merchant: '商户', ratio: '拉动比',
+      no_rows: '暂无数据。',
+      error_generic: '请求失败（{status}）：{detail}', error_network: '无法连接服务器。',
+      session_expired: '登录已过期，请重新登录。', not_available: '此功能暂不可用（{status}）。',
+      cat_bookstore: '书店', cat_cinema: '影院', cat_performance: '演出', cat_scenic_spot: '景区', cat_museum: '博物馆',
+      cat_cultural_creative: '文创', cat_heritage_craft: '非遗手作', cat_dining: '餐饮', cat_lodging: '住宿',
+      cat_sports: '体育', cat_other: '其他',
+      dist_guangyang: '广阳区', dist_anci: '安次区', dist_development_zone: '开发区', dist_sanhe: '三河市',
+      dist_bazhou: '霸州市', dist_xianghe: '香河县', dist_dachang: '大厂县', dist_guan: '固安县',
+      dist_yongqing: '永清县', dist_wenan: '文安县', dist_dacheng: '大城县',
+    },
+    en: {
+      app_title: 'Culture & Tourism Subsidy Console',
+      sign_in_title: 'Administrator sign-in', phone: 'Phone', password: 'Password', sign_in: 'Sign in', sign_out: 'Sign out',
+      signing_in: 'Signing in…', bad_credentials: 'Wrong phone or password.', rate_limited: 'Too many attempts; try again shortly.',
+      login_missing: 'Enter the phone and the password.',
+      admins_only: 'Administrators only', admins_only_detail: 'This account is not an administrator and cannot open the console.',
+      overview: 'Platform overview', users: 'Users', merchants: 'Merchants', orders: 'Orders', consumption: 'Consumption',
+      subsidy: 'Subsidy', overall_leverage: 'Overall leverage',
+      merchants_detail: '{pending} pending · {approved} approved · {rejected} rejected · {suspended} suspended',
+      review_queue: 'Merchant review', campaigns: 'Campaigns', load_more: 'Load more', loading: 'Loading…',
+      no_pending: 'No merchant is waiting for review.', no_campaigns: 'No campaigns yet.',
+      name: 'Name', license_no: 'Credit code', category: 'Category', district: 'District', address: 'Address',
+      contact_phone: 'Contact', applied_at: 'Applied', actions: 'Actions', approve: 'Approve', reject: 'Reject',
+      reject_title: 'Reject application', reject_reason: 'Reason', cancel: 'Cancel', reason_required: 'Give a reason (1–500 characters).',
+      approved_msg: 'Approved “{name}”.', rejected_msg: 'Rejected “{name}”.', already_reviewed: 'That application was already decided; the list is refreshed.',
+      status: 'Status', budget: 'Budget', reserved: 'Reserved', window: 'Runs', target: 'Target', open: 'Open report',
+      s_draft: 'Draft', s_active: 'Active', s_paused: 'Paused', s_ended: 'Ended',
+      download_csv: 'Download merchants CSV', back_to_list: 'Back to campaigns', downloading: 'Downloading…', downloaded: 'Downloaded {file}.',
+      leverage: 'Direct leverage', leverage_def: 'consumption ÷ subsidy (held against the target)',
+      oop_leverage: 'Out-of-pocket leverage', oop_def: 'resident-paid ÷ subsidy',
+      mw_leverage: 'Merchant-wide leverage', mw_def: 'all consumption at the campaign’s merchants in its window ÷ subsidy',
+      on_target: 'On target', off_target: 'Below target', target_is: 'target {target}',
+      resident_paid: 'Resident-paid', mw_consumption: 'Merchant-wide consumption', counted_orders: 'Counted orders',
+      vouchers: 'Vouchers', count: 'Count', issued: 'Issued', claimed: 'Claimed', available: 'Available', locked: 'Locked', used: 'Used',
+      expired: 'Expired', void: 'Void',
+      daily_chart: 'Daily consumption and subsidy', chart_desc: 'Consumption per day (bar height) and the subsidy within it (dark part), {from} to {to}.',
+      chart_empty: 'No counted orders yet.', show_data: 'Show the data', date: 'Date',
+      by_district: 'By district', by_category: 'By category', by_merchant: 'By merchant', merchant: 'Merchant', ratio: 'Leverage',
+      no_rows: 'No rows.',
+      error_generic: 'Request failed ({status}): {detail}', error_network: 'Cannot reach the server.',
+      session_expired: 'The session expired; sign in again.', not_available: 'Not available yet ({status}).',
+      cat_bookstore: 'Bookstore', cat_cinema: 'Cinema', cat_performance: 'Performance', cat_scenic_spot: 'Scenic spot',
+      cat_museum: 'Museum', cat_cultural_creative: 'Cultural & creative', cat_heritage_craft: 'Heritage craft',
+      cat_dining: 'Dining', cat_lodging: 'Lodging', cat_sports: 'Sports', cat_other: 'Other',
+      dist_guangyang: 'Guangyang', dist_anci: 'Anci', dist_development_zone: 'Development Zone', dist_sanhe: 'Sanhe',
+      dist_bazhou: 'Bazhou', dist_xianghe: 'Xianghe', dist_dachang: 'Dachang', dist_guan: 'Gu’an',
+      dist_yongqing: 'Yongqing', dist_wenan: 'Wen’an', dist_dacheng: 'Dacheng',
+    },
+  };
+
+  let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';
+
+  function t(key, vars) {
+    const text = (DICT[lang][key] !== undefined ? DICT[lang][key] : DICT.zh[key]) ?? key;
+    return vars ? text.replace(/\{(\w+)\}/g, (_, k) => (vars[k] !== undefined ? String(vars[k]) : '')) : text;
+  }
+  const categoryName = (c) => (DICT[lang]['cat_' + c] ?? c);
+  const districtName = (d) => (DICT[lang]['dist_' + d] ?? d);
+
+  function applyLanguage() {
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = t('app_title');
+    for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+    const sw = $('lang-switch');
+    sw.textContent = lang === 'zh' ? 'English' : '中文';
+    sw.lang = lang === 'zh' ? 'en' : 'zh-CN';
+  }
+
+  // ---------------------------------------------------------------- formatting
+  /** Integer fen → "¥1,234.50" with integer arithmetic only. */
+  function yuan(fen) {
+    if (fen === null || fen === undefined) return '—';
+    let n = BigInt(fen);
+    const negative = n < 0n;
+    if (negative) n = -n;
+    const whole = (n / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    const cents = (n % 100n).toString().padStart(2, '0');
+    return (negative ? '-¥' : '¥') + whole + '.' + cents;
+  }
+  const count = (n) => (n === null || n === undefined ? '—' : BigInt(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ','));
+  /** A leverage ratio as "1 : 8.53"; null (no subsidy yet) as "—". */
+  const ratio = (r) => (r === null || r === undefined ? '—' : '1 : ' + Number(r).toFixed(2));
+  function when(iso) {
+    if (!iso) return '—';
+    const d = new Date(iso);
+    const p = (x) => String(x).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+  }
+  const day = (iso) => (iso ? when(iso).slice(0, 10) : '—');
+
+  // ---------------------------------------------------------------- DOM helpers
+  const $ = (id) => document.getElementById(id);
+  /** h('td', {class: 'num'}, 'text', childNode, …): builds elements without innerHTML. */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else if (k === 'class') el.className = v;
+      else el.setAttribute(k, v === true ? '' : v);
+    }
+    for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
+    return el;
+  }
+  function svg(tag, attrs, ...children) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
+    for (const c of children) el.append(c instanceof Node ? c : String(c));
+    return el;
+  }
+  function show(el, visible) { el.hidden = !visible; }
+  function say(el, text) { el.textContent = text || ''; show(el, !!text); }
+
+  /** A table from column specs {label, num?, cell: row => text|Node}. */
+  function table(caption, columns, rows, emptyText) {
+    if (!rows.length) return h('p', { class: 'muted' }, emptyText || t('no_rows'));
+    return h('div', { class: 'table-wrap' },
+      h('table', {},
+        caption ? h('caption', {}, caption) : null,
+        h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null }, c.label)))),
+        h('tbody', {}, rows.map((r) => h('tr', {}, columns.map((c, i) =>
+          i === 0 && c.header ? h('th', { scope: 'row' }, c.cell(r)) : h('td', { class: c.num ? 'num' : null }, c.cell(r))))))));
+  }
+
+  // ---------------------------------------------------------------- session and API
+  let session = null; // {access_token, refresh_token, expires_at (ms)}
+  try { session = JSON.parse(sessionStorage.getItem(SESSION_KEY)); } catch (_) { session = null; }
+
+  function saveSession(pair) {
+    session = {
+      access_token: pair.access_token,
+      refresh_token: pair.refresh_token,
+      expires_at: Date.now() + Number(pair.expires_in) * 1000,
+    };
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  }
+  function dropSession() {
+    session = null;
+    sessionStorage.removeItem(SESSION_KEY);
+  }
+
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || String(status));
+      this.status = status;
+      this.code = problem && problem.code;
+      this.problem = problem;
+    }
+  }
+  class Refused extends Error {}
+  class SignedOut extends Error {}
+
+  let refreshing = null;
+  /** One refresh at a time: a second caller waits for the first one's answer. */
+  function refresh() {
+    if (!refreshing) {
+      const token = session && session.refresh_token;
+      refreshing = (async () => {
+        if (!token) return false;
+        const res = await fetch(API + '/auth/refresh', {
+          method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ refresh_token: token }),
+        });
+        if (!res.ok) return false;
+        saveSession(await res.json());
+        return true;
+      })().catch(() => false).finally(() => { refreshing = null; });
+    }
+    return refreshing;
+  }
+
+  /** Calls the API with the bearer token; returns the Response (for blobs) or JSON. */
+  async function api(path, { method = 'GET', body, raw = false } = {}, retried = false) {
+    if (!session) throw new SignedOut();
+    if (session.expires_at - Date.now() < 30000 && !(await refresh())) {
+      signOut(t('session_expired'));
+      throw new SignedOut();
+    }
+    const headers = { Authorization: 'Bearer ' + session.access_token };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res;
+    try {
+      res = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (_) {
+      throw new ApiError(0, { detail: t('error_network') });
+    }
+    if (res.status === 401 && !retried) {
+      if (await refresh()) return api(path, { method, body, raw }, true);
+      signOut(t('session_expired'));
+      throw new SignedOut();
+    }
+    if (res.status === 403) { showRefused(); throw new Refused(); }
+    if (!res.ok) {
+      let problem = null;
+      try { problem = await res.json(); } catch (_) { /* not JSON */ }
+      throw new ApiError(res.status, problem);
+    }
+    if (raw) return res;
+    return res.status === 204 ? null : res.json();
+  }
+
+  function describe(err) {
+    if (err instanceof ApiError) {
+      if (err.status === 0) return t('error_network');
+      if (err.status === 404 || err.status === 405) return t('not_available', { status: err.status });
+      return t('error_generic', { status: err.status, detail: err.message });
+    }
+    return String(err && err.message ? err.message : err);
+  }
+  /** Runs an async UI action; expected ends (signed out, refused) need no message. */
+  async function guard(action, messageEl) {
+    try {
+      return await action();
+    } catch (err) {
+      if (err instanceof Refused || err instanceof SignedOut) return undefined;
+      say(messageEl || $('global-error'), describe(err));
+      return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- views
+  function showView(name) {
+    show($('view-login'), name === 'login');
+    show($('view-refused'), name === 'refused');
+    show($('view-dashboard'), name === 'dashboard');
+    show($('sign-out'), name !== 'login');
+    say($('global-error'), '');
+  }
+  function showRefused() {
+    // Nothing of the dashboard stays on screen.
+    for (const id of ['overview', 'review-list', 'campaign-list', 'report-body']) $(id).replaceChildren();
+    showView('refused');
+  }
+  function signOut(message) {
+    const token = session && session.refresh_token;
+    dropSession();
+    if (token) {
+      fetch(API + '/auth/logout', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: token }),
+      }).catch(() => {});
+    }
+    showView('login');
+    say($('login-error'), message || '');
+    $('login-phone').focus();
+  }
+
+  async function onLogin(event) {
+    event.preventDefault();
+    const phone = $('login-phone').value.trim();
+    const password = $('login-password').value;
+    const error = $('login-error');
+    if (!phone || !password) { say(error, t('login_missing')); return; }
+    const button = event.submitter || $('login-form').querySelector('button');
+    button.disabled = true;
+    say(error, '');
+    try {
+      const res = await fetch(API + '/auth/login', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ phone, password }),
+      });
+      if (res.status === 429) { say(error, t('rate_limited')); return; }
+      if (!res.ok) { say(error, res.status === 401 || res.status === 422 ? t('bad_credentials') : t('error_generic', { status: res.status, detail: '' })); return; }
+      saveSession(await res.json());
+      $('login-password').value = '';
+      await openDashboard();
+    } catch (_) {
+      say(error, t('error_network'));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // The state the views are drawn from, so a language switch can redraw them.
+  const state = { tab: 'campaigns', overview: null, pending: [], pendingCursor: null, campaigns: [], campaignCursor: null, report: null, reportId: null };
+
+  async function openDashboard() {
+    // The admin-only overview decides: a 403 shows the refusal and nothing else.
+    try {
+      state.overview = await api('/admin/overview');
+    } catch (err) {
+      if (err instanceof Refused || err instanceof SignedOut) return;
+      state.overview = { error: describe(err) };
+    }
+    showView('dashboard');
+    renderOverview();
+    selectTab(state.tab);
+    await Promise.all([loadPending(false), loadCampaigns(false)]);
+  }
+
+  function renderOverview() {
+    const o = state.overview;
+    const box = $('overview');
+    if (!o) { box.replaceChildren(); return; }
+    if (o.error) { box.replaceChildren(h('p', { class: 'muted' }, o.error)); return; }
+    const m = o.merchants || {};
+    const stat = (label, value, small) => h('dl', { class: 'stat' }, h('dt', {}, label), h('dd', {}, value, small ? h('small', {}, small) : null));
+    box.replaceChildren(
+      stat(t('users'), count(o.users)),
+      stat(t('merchants'), count((m.approved || 0) + (m.pending || 0) + (m.rejected || 0) + (m.suspended || 0)),
+        t('merchants_detail', { pending: count(m.pending || 0), approved: count(m.approved || 0), rejected: count(m.rejected || 0), suspended: count(m.suspended || 0) })),
+      stat(t('orders'), count(o.orders)),
+      stat(t('consumption'), yuan(o.consumption_fen)),
+      stat(t('subsidy'), yuan(o.subsidy_fen)),
+      stat(t('overall_leverage'), ratio(o.leverage)),
+    );
+  }
+
+  function selectTab(tab) {
+    state.tab = tab;
+    for (const b of document.querySelectorAll('.tab')) b.setAttribute('aria-pressed', String(b.dataset.tab === tab));
+    show($('panel-review'), tab === 'review');
+    show($('panel-campaigns'), tab === 'campaigns' && !state.reportId);
+    show($('panel-report'), tab === 'campaigns' && !!state.reportId);
+  }
+
+  // ------------------------------------------------------------ review queue
+  async function loadPending(more) {
+    await guard(async () => {
+      const cursor = more && state.pendingCursor ? '&cursor=' + encodeURIComponent(state.pendingCursor) : '';
+      const page = await api('/admin/merchants?status=pending&limit=50' + cursor);
+      state.pending = more ? state.pending.concat(page.items) : page.items;
+      state.pendingCursor = page.next_cursor;
+      renderPending();
+    }, $('review-message'));
+  }
+
+  function renderPending() {
+    $('pending-count').textContent = state.pending.length ? (state.pendingCursor ? state.pending.length + '+' : String(state.pending.length)) : '';
+    $('review-list').replaceChildren(table(null, [
+      { label: t('name'), header: true, cell: (m) => m.name },
+      { label: t('license_no'), cell: (m) => m.license_no },
+      { label: t('category'), cell: (m) => categoryName(m.category) },
+      { label: t('district'), cell: (m) => districtName(m.district) },
+      { label: t('address'), cell: (m) => m.address },
+      { label: t('contact_phone'), cell: (m) => m.contact_phone },
+      { label: t('applied_at'), cell: (m) => when(m.created_at) },
+      {
+        label: t('actions'), cell: (m) => h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'good', 'data-action': 'approve', 'aria-label': t('approve') + ' ' + m.name, onclick: () => approve(m) }, t('approve')),
+          h('button', { type: 'button', class: 'danger', 'data-action': 'reject', 'aria-label': t('reject') + ' ' + m.name, onclick: () => askReject(m) }, t('reject'))),
+      },
+    ], state.pending, t('no_pending')));
+    show($('review-more'), !!state.pendingCursor);
+  }
+
+  async function decided(merchant, messageKey) {
+    state.pending = state.pending.filter((m) => m.id !== merchant.id);
+    renderPending();
+    say($('review-message'), t(messageKey, { name: merchant.name }));
+    refreshOverview();
+  }
+
+  async function approve(merchant) {
+    await guard(async () => {
+      try {
+        await api(`/admin/merchants/${encodeURIComponent(merchant.id)}/approve`, { method: 'POST' });
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'invalid_state') { say($('review-message'), t('already_reviewed')); await loadPending(false); return; }
+        throw err;
+      }
+      await decided(merchant, 'approved_msg');
+    }, $('review-message'));
+  }
+
+  let rejecting = null;
+  function askReject(merchant) {
+    rejecting = merchant;
+    $('reject-merchant').textContent = merchant.name;
+    $('reject-reason').value = '';
+    say($('reject-error'), '');
+    $('reject-dialog').showModal();
+    $('reject-reason').focus();
+  }
+
+  async function onReject(event) {
+    event.preventDefault();
+    const reason = $('reject-reason').value.trim();
+    if (!reason || [...reason].length > 500) { say($('reject-error'), t('reason_required')); return; }
+    const merchant = rejecting;
+    const button = $('reject-confirm');
+    button.disabled = true;
+    await guard(async () => {
+      try {
+        await api(`/admin/merchants/${encodeURIComponent(merchant.id)}/reject`, { method: 'POST', body: { reason } });
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'invalid_state') {
+          $('reject-dialog').close();
+          say($('review-message'), t('already_reviewed'));
+          await loadPending(false);
+          return;
+        }
+        throw err;
+      }
+      $('reject-dialog').close();
+      await decided(merchant, 'rejected_msg');
+    }, $('reject-error'));
+    button.disabled = false;
+  }
+
+  async function refreshOverview() {
+    await guard(async () => { state.overview = await api('/admin/overview'); renderOverview(); }, document.createElement('p'));
+  }
+
+  // ------------------------------------------------------------ campaigns
+  async function loadCampaigns(more) {
+    await guard(async () => {
+      const cursor = more && state.campaignCursor ? '&cursor=' + encodeURIComponent(state.campaignCursor) : '';
+      const page = await api('/admin/campaigns?limit=50' + cursor);
+      state.campaigns = more ? state.campaigns.concat(page.items) : page.items;
+      state.campaignCursor = page.next_cursor;
+      renderCampaigns();
+    });
+  }
+
+  const badge = (status) => h('span', { class: 'badge ' + status }, t('s_' + status));
+
+  function renderCampaigns() {
+    $('campaign-list').replaceChildren(table(null, [
+      { label: t('name'), header: true, cell: (c) => h('a', { href: '#campaign-' + c.id, 'data-campaign': c.id, onclick: (e) => { e.preventDefault(); openReport(c.id); } }, c.name) },
+      { label: t('status'), cell: (c) => badge(c.status) },
+      { label: t('window'), cell: (c) => day(c.starts_at) + ' – ' + day(c.ends_at) },
+      { label: t('budget'), num: true, cell: (c) => yuan(c.budget_fen) },
+      { label: t('reserved'), num: true, cell: (c) => yuan(c.reserved_fen) },
+      { label: t('target'), num: true, cell: (c) => ratio(c.target_leverage) },
+      { label: t('actions'), cell: (c) => h('button', { type: 'button', class: 'secondary', onclick: () => openReport(c.id) }, t('open')) },
+    ], state.campaigns, t('no_campaigns')));
+    show($('campaigns-more'), !!state.campaignCursor);
+  }
+
+  // ------------------------------------------------------------ campaign report
+  async function openReport(id) {
+    state.reportId = id;
+    state.report = null;
+    selectTab('campaigns');
+    $('report-title').textContent = t('loading');
+    $('report-body').replaceChildren();
+    say($('report-message'), '');
+    await guard(async () => {
+      const report = await api(`/admin/campaigns/${encodeURIComponent(id)}/report`);
+      if (state.reportId !== id) return; // another campaign was opened meanwhile
+      state.report = report;
+      renderReport();
+    }, $('report-message'));
+  }
+
+  function closeReport() {
+    state.reportId = null;
+    state.report = null;
+    selectTab('campaigns');
+  }
+
+  function renderReport() {
+    const r = state.report;
+    if (!r) return;
+    $('report-title').replaceChildren(r.name + ' ', badge(r.status));
+    const onTarget = r.on_target
+      ? h('span', { class: 'badge on', 'data-on-target': 'true' }, t('on_target'))
+      : h('span', { class: 'badge off', 'data-on-target': 'false' }, t('off_target'));
+    const lev = (cls, name, value, def, extra) => h('div', { class: 'lev ' + cls },
+      h('div', { class: 'name' }, name), h('div', { class: 'value' }, ratio(value)), extra || null, h('div', { class: 'def' }, def));
+    const stat = (label, value) => h('dl', { class: 'stat' }, h('dt', {}, label), h('dd', {}, value));
+    const v = r.vouchers || {};
+    const rows = (key, label, name) => [
+      { label, header: true, cell: name },
+      { label: t('orders'), num: true, cell: (x) => count(x.orders) },
+      { label: t('consumption'), num: true, cell: (x) => yuan(x.consumption_fen) },
+      { label: t('subsidy'), num: true, cell: (x) => yuan(x.subsidy_fen) },
+      { label: t('ratio'), num: true, cell: (x) => ratio(x.leverage) },
+    ];
+    $('report-body').replaceChildren(
+      h('div', { class: 'leverage' },
+        lev('headline', t('leverage'), r.leverage, t('leverage_def'),
+          h('div', {}, onTarget, ' ', h('span', { class: 'muted' }, t('target_is', { target: ratio(r.target_leverage) })))),
+        lev('', t('oop_leverage'), r.out_of_pocket_leverage, t('oop_def')),
+        lev('', t('mw_leverage'), r.merchant_wide_leverage, t('mw_def'))),
+      h('div', { class: 'stats' },
+        stat(t('budget'), yuan(r.budget_fen)),
+        stat(t('reserved'), yuan(r.reserved_fen)),
+        stat(t('counted_orders'), count(r.orders)),
+        stat(t('consumption'), yuan(r.consumption_fen)),
+        stat(t('subsidy'), yuan(r.subsidy_fen)),
+        stat(t('resident_paid'), yuan(r.resident_paid_fen))),
+      h('h3', { class: 'spaced' }, t('daily_chart')),
+      chart(r.by_day || []),
+      h('div', { class: 'grid-2' },
+        table(t('vouchers'), [
+          { label: t('status'), header: true, cell: (x) => x.label },
+          { label: t('count'), num: true, cell: (x) => count(x.value) },
+        ], ['issued', 'claimed', 'available', 'locked', 'used', 'expired', 'void'].map((k) => ({ label: t(k), value: v[k] }))),
+        h('div', {}, table(t('by_district'), rows('district', t('district'), (x) => districtName(x.district)), r.by_district || []))),
+      h('div', { class: 'grid-2' },
+        table(t('by_category'), rows('category', t('category'), (x) => categoryName(x.category)), r.by_category || []),
+        h('div', { class: 'scroll' }, table(t('by_merchant'), rows('merchant', t('merchant'), (x) => x.name), r.by_merchant || []))),
+    );
+  }
+
+  /** Consecutive days from the first to the last, so quiet days show as gaps. */
+  function everyDay(byDay) {
+    if (!byDay.length) return [];
+    const known = new Map(byDay.map((d) => [d.date, d]));
+    const out = [];
+    const start = Date.parse(byDay[0].date + 'T00:00:00Z');
+    const end = Date.parse(byDay[byDay.length - 1].date + 'T00:00:00Z');
+    for (let ms = start; ms <= end && out.length < 3000; ms += 86400000) {
+      const date = new Date(ms).toISOString().slice(0, 10);
+      out.push(known.get(date) || { date, orders: 0, consumption_fen: 0, subsidy_fen: 0, leverage: null });
+    }
+    return out;
+  }
+
+  /** A round step for about `target` ticks up to `max` fen, in whole yuan. */
+  function niceStep(max, target) {
+    const raw = Math.max(max / target, 100);
+    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const f = raw / mag;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+  }
+  function shortYuan(fen) {
+    const y = fen / 100;
+    if (lang === 'zh') return y >= 1e8 ? (y / 1e8).toFixed(y % 1e8 ? 1 : 0) + '亿' : y >= 1e4 ? (y / 1e4).toLocaleString('zh-CN') + '万' : String(y);
+    return y >= 1e6 ? (y / 1e6).toLocaleString('en') + 'M' : y >= 1e3 ? (y / 1e3).toLocaleString('en') + 'k' : String(y);
+  }
+
+  /** Daily consumption as bars, with the subsidy part of each bar drawn dark. */
+  function chart(byDay) {
+    const days = everyDay(byDay);
+    const W = 1160, H = 300, L = 70, R = 12, T = 12, B = 36;
+    const titleId = 'chart-title', descId = 'chart-desc';
+    const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${titleId} ${descId}`, id: 'daily-chart', 'data-days': String(days.length) });
+    root.append(svg('title', { id: titleId }, t('daily_chart')));
+    root.append(svg('desc', { id: descId }, days.length ? t('chart_desc', { from: days[0].date, to: days[days.length - 1].date }) : t('chart_empty')));
+    const box = h('div', { class: 'chart-box' },
+      h('div', { class: 'chart-legend', 'aria-hidden': 'true' },
+        h('span', {}, h('span', { class: 'swatch consumption' }), t('consumption')),
+        h('span', {}, h('span', { class: 'swatch subsidy' }), t('subsidy'))),
+      root);
+    if (!days.length) {
+      root.append(svg('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'empty' }, t('chart_empty')));
+      return box;
+    }
+    const max = Math.max(...days.map((d) => Number(d.consumption_fen)), 1);
+    const step = niceStep(max, 5);
+    const top = Math.ceil(max / step) * step;
+    const y = (fen) => T + (H - T - B) * (1 - Number(fen) / top);
+    for (let v = 0; v <= top + 1e-9; v += step) {
+      root.append(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'gridline' }));
+      root.append(svg('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'tick' }, '¥' + shortYuan(v)));
+    }
+    const slot = (W - L - R) / days.length;
+    const bw = Math.max(slot * 0.8, 0.6);
+    const bars = svg('g', { class: 'bars' });
+    days.forEach((d, i) => {
+      const x = L + i * slot + (slot - bw) / 2;
+      if (Number(d.consumption_fen) <= 0) return;
+      const g = svg('g', {});
+      g.append(svg('title', {}, `${d.date}  ${t('consumption')} ${yuan(d.consumption_fen)} · ${t('subsidy')} ${yuan(d.subsidy_fen)} · ${t('orders')} ${count(d.orders)}`));
+      g.append(svg('rect', { x, width: bw, y: y(d.consumption_fen), height: y(0) - y(d.consumption_fen), class: 'bar-consumption' }));
+      g.append(svg('rect', { x, width: bw, y: y(d.subsidy_fen), height: y(0) - y(d.subsidy_fen), class: 'bar-subsidy' }));
+      bars.append(g);
+    });
+    root.append(bars);
+    root.append(svg('line', { x1: L, x2: W - R, y1: y(0), y2: y(0), class: 'axis' }));
+    // Date labels: about eight, on the first day of a month when the span is long.
+    const every = Math.max(1, Math.ceil(days.length / 8));
+    days.forEach((d, i) => {
+      const monthly = days.length > 62;
+      if (monthly ? d.date.endsWith('-01') : i % every === 0) {
+        root.append(svg('text', { x: L + i * slot + slot / 2, y: H - B + 18, 'text-anchor': 'middle', class: 'tick' }, monthly ? d.date.slice(0, 7) : d.date.slice(5)));
+      }
+    });
+    const data = h('details', {}, h('summary', {}, t('show_data')), h('div', { class: 'scroll' }, table(null, [
+      { label: t('date'), header: true, cell: (x) => x.date },
+      { label: t('orders'), num: true, cell: (x) => count(x.orders) },
+      { label: t('consumption'), num: true, cell: (x) => yuan(x.consumption_fen) },
+      { label: t('subsidy'), num: true, cell: (x) => yuan(x.subsidy_fen) },
+      { label: t('ratio'), num: true, cell: (x) => ratio(x.leverage) },
+    ], byDay)));
+    box.append(data);
+    return box;
+  }
+
+  async function downloadCsv() {
+    const id = state.reportId;
+    if (!id) return;
+    const button = $('csv-download');
+    button.disabled = true;
+    say($('report-message'), t('downloading'));
+    await guard(async () => {
+      const res = await api(`/admin/campaigns/${encodeURIComponent(id)}/report.csv`, { raw: true });
+      const blob = await res.blob();
+      const file = `campaign-${id}-merchants.csv`;
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: file, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      say($('report-message'), t('downloaded', { file }));
+    }, $('report-message'));
+    button.disabled = false;
+  }
+
+  // ------------------------------------------------------------ wiring
+  function redraw() {
+    applyLanguage();
+    if (!$('view-dashboard').hidden) {
+      renderOverview();
+      renderPending();
+      renderCampaigns();
+      renderReport();
+      say($('review-message'), '');
+    }
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('lang-switch').addEventListener('click', () => {
+      lang = lang === 'zh' ? 'en' : 'zh';
+      localStorage.setItem(LANG_KEY, lang);
+      redraw();
+    });
+    $('sign-out').addEventListener('click', () => signOut());
+    $('login-form').addEventListener('submit', onLogin);
+    $('reject-form').addEventListener('submit', onReject);
+    $('reject-cancel').addEventListener('click', () => $('reject-dialog').close());
+    $('review-more').addEventListener('click', () => loadPending(true));
+    $('campaigns-more').addEventListener('click', () => loadCampaigns(true));
+    $('csv-download').addEventListener('click', downloadCsv);
+    $('report-close').addEventListener('click', closeReport);
+    for (const b of document.querySelectorAll('.tab')) b.addEventListener('click', () => selectTab(b.dataset.tab));
+    applyLanguage();
+    if (session && session.access_token) openDashboard();
+    else showView('login');
+  });
+})();

@@ -1,0 +1,201 @@
+//! Crash safety (DESIGN.md invariant 7): the real `wenlv` binary is killed with
+//! SIGKILL in the middle of a stream of claims, orders, payments, cancellations and
+//! refunds, restarted on the same database, and DESIGN.md's invariants 1–6 are
+//! checked directly in the database, before and after more traffic.
+//!
+//! Claims are made by direct inserts (the claim endpoint is another feature's);
+//! everything else goes over HTTP to the binary.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use wenlv::db::schema::orders;
+
+use crate::helpers::TestApp;
+use crate::order_fixtures::{check_invariants, insert_voucher};
+
+const STOCK: i64 = 400;
+
+/// The binary serving `database_url` on a free port.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(database_url: &str) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let config_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let child = Command::new(env!("CARGO_BIN_EXE_wenlv"))
+            .env("WENLV_CONFIG_DIR", config_dir)
+            .env("WENLV_ENV", "test")
+            .env("DATABASE_URL", database_url)
+            .env("WENLV__SERVER__PORT", port.to_string())
+            .env("WENLV__RATE_LIMIT__ENABLED", "false")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the wenlv binary starts");
+        // Owned by `Server` at once, so that its Drop reaps the child on every path.
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if client.get(format!("{}/healthz", server.base)).send().await.is_ok() {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the wenlv binary did not come up on port {port}");
+    }
+
+    fn kill(&mut self) {
+        // std's kill is SIGKILL on Unix: no shutdown code runs.
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// POST returning `(status, body)`, or `None` when the server is gone.
+async fn post(client: &reqwest::Client, url: String, token: &str, body: Option<Value>) -> Option<(u16, Value)> {
+    let mut request = client.post(url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.ok()?;
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    Some((status, body))
+}
+
+/// One resident's stream: claim, order with the voucher, then pay, pay and refund,
+/// cancel, or leave unpaid, round after round until the server dies (or `rounds`).
+async fn resident_stream(
+    base: String,
+    database_url: String,
+    token: String,
+    user_id: i64,
+    offer_id: i64,
+    batch_id: i64,
+    rounds: usize,
+) -> usize {
+    let client = reqwest::Client::new();
+    let api = format!("{base}/api/v1");
+    let mut done = 0;
+    for round in 0..rounds {
+        let url = database_url.clone();
+        let voucher = tokio::task::spawn_blocking(move || {
+            let mut conn = wenlv::db::ConnectionManager::new(&url, 5000).establish().expect("db");
+            insert_voucher(&mut conn, batch_id, user_id)
+        })
+        .await
+        .expect("claim");
+        let body = json!({"offer_id": offer_id, "quantity": 1 + round % 2, "voucher_id": voucher});
+        let Some((status, order)) = post(&client, format!("{api}/orders"), &token, Some(body)).await else {
+            break;
+        };
+        if status != 201 {
+            continue;
+        }
+        let id = order["id"].as_i64().expect("order id");
+        let step = |path: &str| post(&client, format!("{api}/orders/{id}/{path}"), &token, None);
+        let alive = match round % 4 {
+            0 => step("pay").await.is_some(),
+            1 => step("pay").await.is_some() && step("refund").await.is_some(),
+            2 => step("cancel").await.is_some(),
+            _ => true,
+        };
+        if !alive {
+            break;
+        }
+        done += 1;
+    }
+    done
+}
+
+#[tokio::test]
+async fn a_killed_server_leaves_a_consistent_database() {
+    let app = TestApp::spawn_with(|s| s.orders.sweep_interval_seconds = 0).await;
+    let shop = app.shop(Some(STOCK)).await;
+    let database_url = app.settings.database.url.clone();
+    let mut residents = Vec::new();
+    for _ in 0..6 {
+        residents.push(app.resident().await);
+    }
+
+    let mut server = Server::start(&database_url).await;
+    let streams: Vec<_> = residents
+        .iter()
+        .map(|r| {
+            tokio::spawn(resident_stream(
+                server.base.clone(),
+                database_url.clone(),
+                r.token.clone(),
+                r.id,
+                shop.offer_id,
+                shop.batch_id,
+                1_000,
+            ))
+        })
+        .collect();
+    // Kill it once the stream is well under way.
+    let mut seen = 0;
+    for _ in 0..1_200 {
+        seen = orders::table.count().get_result::<i64>(&mut app.db()).expect("count");
+        if seen >= 40 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(seen >= 40, "the stream got going ({seen} orders)");
+    server.kill();
+    for stream in streams {
+        stream.await.expect("stream task");
+    }
+    let initial = HashMap::from([(shop.offer_id, STOCK)]);
+    check_invariants(&mut app.db(), &initial);
+
+    // Restarted on the same database, it serves on, and the books still balance.
+    let server = Server::start(&database_url).await;
+    let streams: Vec<_> = residents
+        .iter()
+        .map(|r| {
+            tokio::spawn(resident_stream(
+                server.base.clone(),
+                database_url.clone(),
+                r.token.clone(),
+                r.id,
+                shop.offer_id,
+                shop.batch_id,
+                4,
+            ))
+        })
+        .collect();
+    let mut completed = 0;
+    for stream in streams {
+        completed += stream.await.expect("stream task");
+    }
+    assert_eq!(
+        completed,
+        4 * residents.len(),
+        "every round after the restart completed"
+    );
+    check_invariants(&mut app.db(), &initial);
+}

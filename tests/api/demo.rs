@@ -1,0 +1,253 @@
+//! `wenlv seed-demo` on a small town of the demo's shape: the data it writes keeps
+//! DESIGN.md's invariants, its accounts sign in, the service's own inserts continue
+//! after its ids, and a second run refuses a database that is not empty.
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use serde_json::json;
+use wenlv::demo::{self, DemoOptions, DemoSize};
+
+use crate::helpers::TestApp;
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn count(conn: &mut wenlv::db::DbConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+fn options() -> DemoOptions {
+    DemoOptions {
+        size: DemoSize::small(),
+        admin_phone: "13800000000".to_owned(),
+        admin_password: "demo-admin-password".to_owned(),
+        resident_password: "demo-resident-password".to_owned(),
+        quiet: true,
+    }
+}
+
+/// Each query counts rows that break an invariant: all must be 0.
+const VIOLATIONS: &[(&str, &str)] = &[
+    (
+        "batch remaining = quantity - vouchers claimed",
+        "SELECT COUNT(*) AS n FROM voucher_batches b
+         WHERE b.remaining <> b.quantity - (SELECT COUNT(*) FROM vouchers v WHERE v.batch_id = b.id)",
+    ),
+    (
+        "no resident holds more than per_user_limit of a batch",
+        "SELECT COUNT(*) AS n FROM vouchers v JOIN voucher_batches b ON b.id = v.batch_id
+         WHERE v.slot < 1 OR v.slot > b.per_user_limit",
+    ),
+    (
+        "a used voucher's order is paid or redeemed and carries it",
+        "SELECT COUNT(*) AS n FROM vouchers v WHERE v.status = 'used' AND NOT EXISTS
+         (SELECT 1 FROM orders o WHERE o.id = v.order_id AND o.voucher_id = v.id AND o.status IN ('paid', 'redeemed'))",
+    ),
+    (
+        "a paid or redeemed order's voucher is used",
+        "SELECT COUNT(*) AS n FROM orders o JOIN vouchers v ON v.id = o.voucher_id
+         WHERE o.status IN ('paid', 'redeemed') AND (v.status <> 'used' OR v.order_id <> o.id)",
+    ),
+    (
+        "locked exactly while the order is unpaid",
+        "SELECT COUNT(*) AS n FROM vouchers v LEFT JOIN orders o ON o.id = v.order_id
+         WHERE (v.status = 'locked') <> (o.status IS NOT NULL AND o.status = 'pending_payment' AND o.voucher_id = v.id)",
+    ),
+    (
+        "a voucher is on at most one live order",
+        "SELECT COUNT(*) AS n FROM (SELECT voucher_id FROM orders WHERE voucher_id IS NOT NULL
+         AND status IN ('pending_payment', 'paid', 'redeemed') GROUP BY voucher_id HAVING COUNT(*) > 1) t",
+    ),
+    (
+        "reserved = batches' face value - voided vouchers, within the budget",
+        "SELECT COUNT(*) AS n FROM campaigns c WHERE c.reserved_fen > c.budget_fen OR c.reserved_fen <>
+         (SELECT COALESCE(SUM(b.discount_fen * b.quantity), 0) FROM voucher_batches b WHERE b.campaign_id = c.id)
+         - (SELECT COALESCE(SUM(v.discount_fen), 0) FROM vouchers v WHERE v.campaign_id = c.id AND v.status = 'void')",
+    ),
+    (
+        "payable = gross - subsidy >= 0 and gross = price x quantity",
+        "SELECT COUNT(*) AS n FROM orders o JOIN offers f ON f.id = o.offer_id
+         WHERE o.payable_fen <> o.gross_fen - o.subsidy_fen OR o.payable_fen < 0
+            OR o.gross_fen <> f.price_fen * o.quantity OR f.merchant_id <> o.merchant_id",
+    ),
+    (
+        "a voucher order meets the min spend, at an eligible merchant, inside the campaign and voucher life",
+        "SELECT COUNT(*) AS n FROM orders o JOIN vouchers v ON v.id = o.voucher_id
+         JOIN campaigns c ON c.id = v.campaign_id JOIN merchants m ON m.id = o.merchant_id
+         WHERE o.gross_fen < v.min_spend_fen OR o.subsidy_fen <> v.discount_fen OR o.campaign_id <> v.campaign_id
+            OR o.user_id <> v.user_id OR o.created_at < v.claimed_at OR o.created_at > v.expires_at
+            OR o.created_at < c.starts_at OR o.created_at > c.ends_at OR (o.paid_at IS NOT NULL AND o.paid_at > c.ends_at)
+            OR NOT (c.eligible_categories = '' OR (',' || c.eligible_categories || ',') LIKE ('%,' || m.category || ',%'))",
+    ),
+    (
+        "orders without a voucher have no subsidy",
+        "SELECT COUNT(*) AS n FROM orders WHERE voucher_id IS NULL AND (subsidy_fen <> 0 OR campaign_id IS NOT NULL)",
+    ),
+    (
+        "each status has its timestamps",
+        "SELECT COUNT(*) AS n FROM orders WHERE
+            (status = 'pending_payment' AND (paid_at IS NOT NULL OR cancelled_at IS NOT NULL OR redemption_code IS NOT NULL))
+         OR (status = 'paid' AND (paid_at IS NULL OR redeemed_at IS NOT NULL OR refunded_at IS NOT NULL))
+         OR (status = 'redeemed' AND (paid_at IS NULL OR redeemed_at IS NULL OR redeemed_at < paid_at))
+         OR (status = 'refunded' AND (paid_at IS NULL OR refunded_at IS NULL OR refunded_at < paid_at))
+         OR (status = 'cancelled' AND (cancelled_at IS NULL OR paid_at IS NOT NULL))
+         OR (paid_at IS NOT NULL AND redemption_code IS NULL)",
+    ),
+    (
+        "orders and vouchers only at approved merchants, by residents",
+        "SELECT COUNT(*) AS n FROM orders o JOIN merchants m ON m.id = o.merchant_id JOIN users u ON u.id = o.user_id
+         WHERE m.status <> 'approved' OR u.role <> 'resident'",
+    ),
+];
+
+#[tokio::test]
+async fn the_demo_keeps_every_invariant() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.db();
+    let summary = demo::seed(&mut conn, &app.settings, &options()).expect("seeded");
+    let size = DemoSize::small();
+    assert_eq!(summary.orders, size.orders as u64);
+    for (name, sql) in VIOLATIONS {
+        assert_eq!(count(&mut conn, sql), 0, "invariant broken: {name}");
+    }
+    // The shape the dashboard needs: every kind of order and voucher state, a review
+    // queue, an ended and an active campaign, orders with and without vouchers.
+    for status in ["paid", "redeemed", "refunded", "cancelled", "pending_payment"] {
+        let n = count(
+            &mut conn,
+            &format!("SELECT COUNT(*) AS n FROM orders WHERE status = '{status}'"),
+        );
+        assert!(n > 0, "no {status} orders");
+    }
+    for status in ["available", "locked", "used", "void"] {
+        let n = count(
+            &mut conn,
+            &format!("SELECT COUNT(*) AS n FROM vouchers WHERE status = '{status}'"),
+        );
+        assert!(n > 0, "no {status} vouchers");
+    }
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM merchants WHERE status = 'pending'"
+        ),
+        size.pending_merchants as i64
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM merchants WHERE status = 'approved'"
+        ),
+        size.approved_merchants as i64
+    );
+    assert_eq!(
+        count(&mut conn, "SELECT COUNT(*) AS n FROM users WHERE role = 'resident'") as u64,
+        summary.users - 1
+    );
+    assert!(count(&mut conn, "SELECT COUNT(*) AS n FROM campaigns WHERE status = 'ended'") >= 1);
+    assert!(count(&mut conn, "SELECT COUNT(*) AS n FROM campaigns WHERE status = 'active'") >= 1);
+    assert!(count(&mut conn, "SELECT COUNT(*) AS n FROM orders WHERE voucher_id IS NULL") > 0);
+    assert!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM orders WHERE voucher_id IS NOT NULL"
+        ) > count(&mut conn, "SELECT COUNT(*) AS n FROM orders WHERE voucher_id IS NULL")
+    );
+    // Districts come from the config.
+    let districts = app.settings.platform.districts.join("','");
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!("SELECT COUNT(*) AS n FROM merchants WHERE district NOT IN ('{districts}')")
+        ),
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_demo_accounts_sign_in_and_the_service_continues_after_its_ids() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.db();
+    let summary = demo::seed(&mut conn, &app.settings, &options()).expect("seeded");
+
+    let admin = app.login("13800000000", "demo-admin-password").await;
+    let token = admin.expect(200, None)["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_eq!(app.get("/me", Some(&token)).await.expect(200, None)["role"], "admin");
+    // The report rollups were rebuilt from the demo's orders: each campaign's report
+    // agrees with the orders table, and the overview with all counted orders.
+    for campaign in 1..=4 {
+        let report = app
+            .get(&format!("/admin/campaigns/{campaign}/report"), Some(&token))
+            .await;
+        let report = report.expect(200, None);
+        let counted = format!("FROM orders WHERE campaign_id = {campaign} AND status IN ('paid', 'redeemed')");
+        assert_eq!(
+            report["consumption_fen"].as_i64(),
+            Some(count(
+                &mut conn,
+                &format!("SELECT CAST(COALESCE(SUM(gross_fen), 0) AS BIGINT) AS n {counted}")
+            )),
+            "campaign {campaign}"
+        );
+        assert_eq!(
+            report["subsidy_fen"].as_i64(),
+            Some(count(
+                &mut conn,
+                &format!("SELECT CAST(COALESCE(SUM(subsidy_fen), 0) AS BIGINT) AS n {counted}")
+            )),
+            "campaign {campaign}"
+        );
+        assert_eq!(
+            report["orders"].as_i64(),
+            Some(count(&mut conn, &format!("SELECT COUNT(*) AS n {counted}")))
+        );
+    }
+    let overview = app.get("/admin/overview", Some(&token)).await;
+    assert_eq!(
+        overview.expect(200, None)["consumption_fen"].as_i64(),
+        Some(count(
+            &mut conn,
+            "SELECT CAST(COALESCE(SUM(gross_fen), 0) AS BIGINT) AS n FROM orders WHERE status IN ('paid', 'redeemed')"
+        ))
+    );
+    let resident = app.login(&summary.last_resident_phone, "demo-resident-password").await;
+    let token = resident.expect(200, None)["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    assert_eq!(app.get("/me", Some(&token)).await.expect(200, None)["role"], "resident");
+    app.login(&summary.first_resident_phone, "wrong-password-1")
+        .await
+        .expect(401, Some("invalid_credentials"));
+
+    // A new registration gets the next id (PostgreSQL's sequence was moved on).
+    let registered = app
+        .post(
+            "/auth/register",
+            None,
+            json!({"phone": "13612345678", "password": "new-user-password", "display_name": "新居民"}),
+        )
+        .await;
+    let body = registered.expect(201, None);
+    assert_eq!(body["id"].as_i64(), Some(summary.users as i64 + 1));
+}
+
+#[tokio::test]
+async fn a_database_that_is_not_empty_is_refused_and_left_alone() {
+    let app = TestApp::spawn().await;
+    app.resident().await;
+    let mut conn = app.db();
+    let error = demo::seed(&mut conn, &app.settings, &options()).expect_err("refused");
+    assert!(error.to_string().contains("not empty"), "{error}");
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM users"), 1);
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM merchants"), 0);
+}

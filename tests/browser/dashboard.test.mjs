@@ -1,0 +1,279 @@
+// The /admin dashboard in headless Chromium (Debian's `chromium`), driven by
+// playwright-core. It starts the real binary (target/debug/wenlv, built by cargo
+// beforehand) on a fresh SQLite file, makes an administrator with
+// `wenlv create-admin`, creates its data over the HTTP API exactly as API.md
+// describes, then uses the page like an administrator would.
+//
+//   cargo build && cd tests/browser && npm ci && node --test dashboard.test.mjs
+//
+// Screenshots land in target/ (dashboard-login.png, dashboard-review.png,
+// dashboard.png, dashboard-en.png, dashboard-refused.png).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = process.env.WENLV_BIN || path.join(ROOT, 'target/debug/wenlv');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.join(ROOT, 'target');
+const ADMIN_PHONE = '13800000001';
+const ADMIN_PASSWORD = 'browser-admin-password';
+const PASSWORD = 'browser-resident-password';
+const CSV_HEADER = 'merchant_id,name,orders,consumption_fen,subsidy_fen,leverage';
+
+let workdir;
+let server;
+let base;
+let browser;
+let phoneCounter = 0;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function serviceEnv(port) {
+  return {
+    ...process.env,
+    WENLV_CONFIG_DIR: path.join(ROOT, 'config'),
+    DATABASE_URL: path.join(workdir, 'wenlv.db'),
+    WENLV__SERVER__HOST: '127.0.0.1',
+    WENLV__SERVER__PORT: String(port),
+    WENLV__RATE_LIMIT__ENABLED: 'false',
+    // Cheap hashes, as in the API tests (config/test.toml's argon2 section).
+    WENLV__AUTH__ARGON2__MEMORY_KIB: '1024',
+    WENLV__AUTH__ARGON2__ITERATIONS: '1',
+    WENLV__LOG__LEVEL: 'warn',
+  };
+}
+
+/** A valid unified social credit code (GB 32100) for `n`. */
+function creditCode(n) {
+  const alphabet = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+  const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+  const first = '91131000MB' + String(n).padStart(7, '0');
+  const sum = [...first].reduce((acc, c, i) => acc + alphabet.indexOf(c) * weights[i], 0);
+  return first + alphabet[(31 - (sum % 31)) % 31];
+}
+
+/** Calls the API; asserts the status; returns the JSON body. */
+async function call(method, urlPath, { token, body, expect } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(base + '/api/v1' + urlPath, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (expect !== undefined) assert.equal(res.status, expect, `${method} ${urlPath}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function login(phone, password) {
+  return (await call('POST', '/auth/login', { body: { phone, password }, expect: 200 })).access_token;
+}
+
+async function resident(name) {
+  const phone = '139' + String(++phoneCounter).padStart(8, '0');
+  await call('POST', '/auth/register', { body: { phone, password: PASSWORD, display_name: name }, expect: 201 });
+  return { phone, token: await login(phone, PASSWORD) };
+}
+
+async function applyMerchant(owner, name, n) {
+  return call('POST', '/merchants', {
+    token: owner.token,
+    expect: 201,
+    body: { name, license_no: creditCode(n), category: 'bookstore', district: 'guangyang', address: '廊坊市广阳区新华路 1 号', contact_phone: '0316-2345678' },
+  });
+}
+
+async function newPage(locale = 'zh-CN') {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale, acceptDownloads: true });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  return { context, page, problems };
+}
+
+async function signIn(page, phone, password) {
+  await page.goto(base + '/admin');
+  await page.locator('#login-phone').fill(phone);
+  await page.locator('#login-password').fill(password);
+  await page.locator('#login-form button[type=submit]').click();
+}
+
+before(async () => {
+  workdir = mkdtempSync(path.join(tmpdir(), 'wenlv-browser-'));
+  mkdirSync(SHOTS, { recursive: true });
+  const port = await freePort();
+  const env = serviceEnv(port);
+  const made = spawnSync(BIN, ['create-admin', '--phone', ADMIN_PHONE], { env: { ...env, WENLV_ADMIN_PASSWORD: ADMIN_PASSWORD }, encoding: 'utf8' });
+  assert.equal(made.status, 0, `create-admin failed: ${made.stderr}${made.stdout}`);
+  server = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(base + '/healthz')).ok) break; } catch (_) { /* not up yet */ }
+    assert.ok(i < 100, 'the service did not come up');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.kill('SIGTERM');
+  if (workdir) rmSync(workdir, { recursive: true, force: true });
+});
+
+test('the page loads, speaks Chinese, switches to English, and an administrator signs in', async () => {
+  const { context, page, problems } = await newPage();
+  const res = await page.goto(base + '/admin');
+  assert.equal(res.status(), 200);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
+  assert.equal(await page.locator('#login-title').textContent(), '管理员登录');
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-login.png') });
+  await page.locator('#lang-switch').click();
+  assert.equal(await page.locator('#login-title').textContent(), 'Administrator sign-in');
+  await page.locator('#lang-switch').click();
+
+  // A wrong password is refused on the form.
+  await signIn(page, ADMIN_PHONE, 'not-the-password');
+  await page.locator('#login-error').waitFor({ state: 'visible' });
+  assert.match(await page.locator('#login-error').textContent(), /错误/);
+
+  await signIn(page, ADMIN_PHONE, ADMIN_PASSWORD);
+  await page.locator('#view-dashboard').waitFor({ state: 'visible' });
+  assert.ok(await page.locator('#sign-out').isVisible());
+  // The token is kept for the tab only.
+  const stored = await page.evaluate(() => sessionStorage.getItem('wenlv.admin.session'));
+  assert.ok(stored && JSON.parse(stored).access_token);
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+  await context.close();
+});
+
+test('the review queue approves one application and rejects another with a reason', async () => {
+  const owner = await resident('店主');
+  const good = await applyMerchant(owner, '墨香书店', 1);
+  const bad = await applyMerchant(owner, '可疑书店', 2);
+  const { context, page } = await newPage();
+  await signIn(page, ADMIN_PHONE, ADMIN_PASSWORD);
+  await page.locator('#view-dashboard').waitFor({ state: 'visible' });
+  await page.locator('#tab-review').click();
+  const queue = page.locator('#review-list');
+  await queue.getByText('墨香书店').waitFor();
+  await queue.getByText('可疑书店').waitFor();
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-review.png'), fullPage: true });
+
+  await page.getByRole('button', { name: '通过 墨香书店' }).click();
+  await page.locator('#review-message').getByText('已通过').waitFor();
+  await page.getByRole('button', { name: '驳回 可疑书店' }).click();
+  await page.locator('#reject-reason').fill('营业执照与经营范围不符');
+  await page.locator('#reject-confirm').click();
+  await page.locator('#review-message').getByText('已驳回').waitFor();
+  assert.equal(await queue.getByText('可疑书店').count(), 0);
+
+  const admin = await login(ADMIN_PHONE, ADMIN_PASSWORD);
+  const approved = await call('GET', `/merchants/${good.id}`, { token: admin, expect: 200 });
+  assert.equal(approved.status, 'approved');
+  const rejected = await call('GET', `/merchants/${bad.id}`, { token: admin, expect: 200 });
+  assert.equal(rejected.status, 'rejected');
+  assert.equal(rejected.review_note, '营业执照与经营范围不符');
+  await context.close();
+});
+
+test('a campaign report: leverage, the chart drawn, screenshots, and the CSV download', async () => {
+  const admin = await login(ADMIN_PHONE, ADMIN_PASSWORD);
+  const owner = await resident('书店店主');
+  // A name that needs quoting in CSV, with Chinese characters.
+  const merchantName = '廊坊"书香",书局';
+  const merchant = await applyMerchant(owner, merchantName, 3);
+  await call('POST', `/admin/merchants/${merchant.id}/approve`, { token: admin, expect: 200 });
+  const offer = await call('POST', `/merchants/${merchant.id}/offers`, {
+    token: owner.token, expect: 201, body: { title: '文学经典套装', price_fen: 12800, stock: 100 },
+  });
+  const now = Date.now();
+  const startsAt = new Date(now - 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
+  const endsAt = new Date(now + 30 * 86400e3).toISOString().replace(/\.\d+Z$/, 'Z');
+  const campaign = await call('POST', '/admin/campaigns', {
+    token: admin, expect: 201,
+    body: { name: '浏览器测试书香季', budget_fen: 1000000, target_leverage: 10, starts_at: startsAt, ends_at: endsAt, eligible_categories: ['bookstore'] },
+  });
+  const batch = await call('POST', `/admin/campaigns/${campaign.id}/batches`, {
+    token: admin, expect: 201,
+    body: { name: '满100减30', discount_fen: 3000, min_spend_fen: 10000, quantity: 100, per_user_limit: 1, claim_starts_at: startsAt, claim_ends_at: endsAt, valid_days: 30 },
+  });
+  await call('POST', `/admin/campaigns/${campaign.id}/publish`, { token: admin, expect: 200 });
+  const codes = [];
+  for (let i = 0; i < 3; i++) {
+    const buyer = await resident('居民' + i);
+    const voucher = await call('POST', `/batches/${batch.id}/claim`, { token: buyer.token, expect: 201 });
+    const order = await call('POST', '/orders', { token: buyer.token, expect: 201, body: { offer_id: offer.id, quantity: 1 + i, voucher_id: voucher.id } });
+    const paid = await call('POST', `/orders/${order.id}/pay`, { token: buyer.token, expect: 200 });
+    codes.push(paid.redemption_code);
+  }
+  await call('POST', `/merchants/${merchant.id}/redemptions`, { token: owner.token, expect: 200, body: { code: codes[0] } });
+
+  const { context, page, problems } = await newPage();
+  await signIn(page, ADMIN_PHONE, ADMIN_PASSWORD);
+  await page.locator('#view-dashboard').waitFor({ state: 'visible' });
+  await page.locator(`#campaign-list a[data-campaign="${campaign.id}"]`).click();
+  await page.locator('#daily-chart').waitFor();
+  assert.equal(await page.locator('#report-title').textContent().then((t) => t.includes('浏览器测试书香季')), true);
+  // The chart has bars: one day, consumption and its subsidy part.
+  const bars = await page.locator('#daily-chart rect').count();
+  assert.ok(bars >= 2, `expected bars in the chart, found ${bars}`);
+  // 3 orders: gross 128 + 256 + 384 = 768 yuan, subsidy 90 yuan: direct leverage 1 : 8.53.
+  const body = await page.locator('#report-body').textContent();
+  assert.ok(body.includes('¥768.00'), 'consumption in yuan');
+  assert.ok(body.includes('¥90.00'), 'subsidy in yuan');
+  assert.ok(body.includes('1 : 8.53'), 'direct leverage');
+  assert.equal(await page.locator('[data-on-target]').getAttribute('data-on-target'), 'false');
+  assert.ok(body.includes(merchantName), 'by_merchant row');
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard.png'), fullPage: true });
+  await page.locator('#lang-switch').click();
+  assert.ok((await page.locator('#report-body').textContent()).includes('Direct leverage'));
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-en.png'), fullPage: true });
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#csv-download').click()]);
+  const file = path.join(workdir, 'report.csv');
+  await download.saveAs(file);
+  const bytes = readFileSync(file);
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 byte-order mark');
+  const lines = bytes.subarray(3).toString('utf8').split(/\r?\n/);
+  assert.equal(lines[0], CSV_HEADER);
+  assert.ok(lines[1].includes('"廊坊""书香"",书局"'), `merchant row: ${lines[1]}`);
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+  await context.close();
+});
+
+test("a resident's token cannot open the dashboard's data", async () => {
+  const someone = await resident('普通居民');
+  // The API refuses it…
+  await call('GET', '/admin/overview', { token: someone.token, expect: 403 });
+  // …and the page shows the refusal and nothing else.
+  const { context, page } = await newPage();
+  await signIn(page, someone.phone, PASSWORD);
+  await page.locator('#view-refused').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#refused-title').textContent(), '仅限管理员');
+  assert.equal(await page.locator('#view-dashboard').isVisible(), false);
+  assert.equal(await page.locator('#overview').textContent(), '');
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-refused.png') });
+  // A resident's token placed in the tab by hand fares no better.
+  await page.reload();
+  await page.locator('#view-refused').waitFor({ state: 'visible' });
+  await context.close();
+});
