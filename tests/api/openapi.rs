@@ -97,3 +97,25 @@ async fn swagger_ui_is_served_without_any_download() {
     let redirect = app.send(app.client.get(app.url("/docs"))).await;
     assert_eq!(redirect.status, 200, "followed to /docs/");
 }
+
+/// JSON Schema counts `100.0` as an integer, so a client (or schemathesis) that
+/// writes whole numbers that way must be understood; `100.5` is still refused.
+#[tokio::test]
+async fn whole_numbers_written_with_a_fraction_part_are_integers() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let body = |budget: Value| {
+        serde_json::json!({"name": "消费季", "budget_fen": budget, "target_leverage": 10,
+            "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-12-31T00:00:00Z"})
+    };
+    let created = app
+        .post("/admin/campaigns", Some(&admin.token), body(serde_json::json!(100.0)))
+        .await;
+    let created = created.expect(201, None);
+    assert_eq!(created["budget_fen"], 100);
+    let refused = app
+        .post("/admin/campaigns", Some(&admin.token), body(serde_json::json!(100.5)))
+        .await;
+    let refused = refused.expect(422, Some("validation_failed"));
+    assert!(refused["errors"]["budget_fen"].is_array(), "{refused}");
+}
