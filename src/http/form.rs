@@ -113,8 +113,14 @@ pub fn present<T>(value: Option<T>) -> Result<T, AppError> {
 
 // ---- value parsers, composed by handlers with the domain types' `parse` ----
 
+/// A string without NUL characters: PostgreSQL cannot store them (the statement
+/// fails), so they are refused here, on both engines, as bad input.
 pub fn string(value: &Value) -> Result<&str, String> {
-    value.as_str().ok_or_else(|| "must be a string".to_owned())
+    let text = value.as_str().ok_or_else(|| "must be a string".to_owned())?;
+    if text.contains('\0') {
+        return Err("must not contain NUL characters".to_owned());
+    }
+    Ok(text)
 }
 
 /// An integer within ±(2^53 − 1): no fractions, no strings, nothing clients can't hold.
@@ -240,6 +246,7 @@ mod tests {
         assert_eq!(text(&json!("  书店  "), 1, 2), Ok("书店".to_owned()));
         assert!(text(&json!("   "), 1, 5).is_err());
         assert!(text(&json!("书店书"), 1, 2).is_err());
+        assert!(text(&json!("书\u{0}店"), 1, 5).is_err());
     }
 
     #[test]

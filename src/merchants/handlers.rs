@@ -53,7 +53,7 @@ pub async fn apply(state: web::Data<AppState>, user: AuthUser, body: JsonBody) -
            ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
            ("category" = Option<crate::openapi::Category>, Query, description = "Only this category"),
            ("district" = Option<crate::openapi::District>, Query, description = "Only this district"),
-           ("q" = Option<String>, Query, max_length = 100, description = "Case-insensitive substring of the name (trimmed; empty means none)")),
+           ("q" = Option<String>, Query, max_length = 100, pattern = "^[^\\x00]*$", description = "Case-insensitive substring of the name (trimmed; empty means none)")),
     responses((status = 200, description = "Approved merchants, newest first", body = crate::http::Page<MerchantDto>)))]
 pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<HttpResponse> {
     let districts = districts(&state);

@@ -103,7 +103,7 @@ pub async fn patch(
            ("category" = Option<crate::openapi::Category>, Query, description = "Only merchants of this category"),
            ("district" = Option<crate::openapi::District>, Query, description = "Only merchants in this district"),
            ("merchant_id" = Option<i64>, Query, description = "Only this merchant's offers"),
-           ("q" = Option<String>, Query, max_length = 100, description = "Case-insensitive substring of title or description (trimmed; empty means none)")),
+           ("q" = Option<String>, Query, max_length = 100, pattern = "^[^\\x00]*$", description = "Case-insensitive substring of title or description (trimmed; empty means none)")),
     responses((status = 200, description = "Active offers of approved merchants, newest first", body = crate::http::Page<OfferDto>)))]
 pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<HttpResponse> {
     let districts = districts(&state);
