@@ -70,13 +70,17 @@ pub struct AuditRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditDto {
     pub id: i64,
     pub actor_id: i64,
+    /// `<target_type>.<verb>`, such as `merchant.approve` or `batch.create`.
+    #[schema(pattern = "^(merchant|campaign|batch)\\.[a-z_]+$", example = "merchant.approve")]
     pub action: String,
+    #[schema(value_type = crate::openapi::AuditTarget)]
     pub target_type: String,
     pub target_id: i64,
+    #[schema(required = true)]
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -116,6 +120,13 @@ pub fn list(
 }
 
 /// `GET /admin/audit-log?target_type=&target_id=`
+#[utoipa::path(get, path = "/api/v1/admin/audit-log", tag = "audit", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
+           ("target_type" = Option<crate::openapi::AuditTarget>, Query, description = "Only rows about this kind of object"),
+           ("target_id" = Option<i64>, Query, description = "Only rows about this object id")),
+    responses((status = 200, description = "Audit rows, newest first", body = crate::http::Page<AuditDto>),
+              (status = 403, description = "forbidden: administrators only")))]
 pub async fn list_handler(
     state: web::Data<crate::startup::AppState>,
     _admin: AdminUser,

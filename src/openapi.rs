@@ -18,6 +18,80 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Code;
 
+/// A string schema listing `values`, named after the type: one source for the
+/// values (the consts the handlers validate against), so the spec cannot drift.
+macro_rules! string_enum_schema {
+    ($(#[doc = $doc:literal])* $name:ident, $values:expr) => {
+        $(#[doc = $doc])*
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                let doc: &[&str] = &[$($doc.trim()),*];
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some($values.iter().copied()))
+                    .description(Some(doc.join(" ")))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+string_enum_schema!(
+    /// A merchant category.
+    Category,
+    crate::domain::category::CATEGORIES
+);
+string_enum_schema!(
+    /// A merchant's review status.
+    MerchantStatus,
+    crate::merchants::models::status::ALL
+);
+string_enum_schema!(
+    /// An offer's status.
+    OfferStatus,
+    crate::offers::models::status::ALL
+);
+string_enum_schema!(
+    /// A campaign's status.
+    CampaignStatus,
+    crate::campaigns::models::STATUSES
+);
+string_enum_schema!(
+    /// A voucher's effective status (`expired` once past `expires_at`, unless used or void).
+    VoucherStatus,
+    crate::vouchers::status::STATUSES
+);
+string_enum_schema!(
+    /// An order's status.
+    OrderStatus,
+    crate::orders::repo::STATUSES
+);
+string_enum_schema!(
+    /// What an audit row is about.
+    AuditTarget,
+    crate::audit::Target::ALL
+);
+
+/// A district of the platform. Districts come from the config
+/// (`platform.districts`), so the served document lists them at start-up
+/// ([`document_for`]).
+pub struct District;
+
+impl utoipa::PartialSchema for District {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A district of the platform (config `platform.districts`)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for District {}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -37,6 +111,32 @@ use crate::error::Code;
         crate::accounts::handlers::logout,
         crate::accounts::handlers::me,
         crate::accounts::handlers::real_name,
+        crate::merchants::handlers::apply,
+        crate::merchants::handlers::list,
+        crate::merchants::handlers::show,
+        crate::merchants::handlers::add_staff,
+        crate::merchants::handlers::remove_staff,
+        crate::merchants::handlers::admin_list,
+        crate::merchants::handlers::approve,
+        crate::merchants::handlers::reject,
+        crate::merchants::handlers::suspend,
+        crate::merchants::handlers::reinstate,
+        crate::audit::list_handler,
+        crate::offers::handlers::create,
+        crate::offers::handlers::list,
+        crate::offers::handlers::show,
+        crate::offers::handlers::patch,
+        crate::campaigns::handlers::admin_list,
+        crate::campaigns::handlers::create,
+        crate::campaigns::handlers::create_batch,
+        crate::campaigns::handlers::publish,
+        crate::campaigns::handlers::pause,
+        crate::campaigns::handlers::resume,
+        crate::campaigns::handlers::end,
+        crate::campaigns::handlers::public_list,
+        crate::campaigns::handlers::show,
+        crate::vouchers::handlers::claim,
+        crate::vouchers::handlers::mine,
         crate::orders::handlers::create,
         crate::orders::handlers::get,
         crate::orders::handlers::pay,
@@ -50,20 +150,41 @@ use crate::error::Code;
         crate::reports::handlers::settlements,
         crate::reports::handlers::overview,
     ),
-    modifiers(&StandardErrors),
+    modifiers(&StandardErrors, &TaggedOperationIds),
     tags(
         (name = "operations", description = "Probes and metrics"),
         (name = "accounts", description = "Registration, sign-in, real-name verification"),
+        (name = "merchants", description = "Merchant applications, review, staff"),
+        (name = "audit", description = "Every admin action and merchant status change"),
+        (name = "offers", description = "Merchants' offers and the public catalog"),
+        (name = "campaigns", description = "Subsidy campaigns and their voucher batches"),
+        (name = "vouchers", description = "Claiming vouchers and the resident's wallet"),
         (name = "orders", description = "Orders, payment, redemption at the venue, cancellation and refunds"),
         (name = "reports", description = "Leverage per campaign, settlements, platform totals"),
     )
 )]
 pub struct ApiDoc;
 
-/// The document, built once.
+/// The document, built once, with the `District` schema open (any string).
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
     DOC.get_or_init(ApiDoc::openapi)
+}
+
+/// The document as a server with these configured districts serves it: the
+/// `District` schema lists exactly them.
+pub fn document_for(districts: &[String]) -> utoipa::openapi::OpenApi {
+    let mut doc = document().clone();
+    let schema = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(districts.iter().map(String::as_str)))
+        .description(Some("A district of the platform (config `platform.districts`)."))
+        .build();
+    doc.components
+        .get_or_insert_with(Default::default)
+        .schemas
+        .insert("District".to_owned(), RefOr::T(Schema::Object(schema)));
+    doc
 }
 
 /// The problem+json schema, `code` listing every stable code.
@@ -134,6 +255,31 @@ impl Modify for StandardErrors {
             ];
             for operation in operations.into_iter().flatten() {
                 add_standard_errors(operation);
+            }
+        }
+    }
+}
+
+/// utoipa names an operation after its handler, and several modules have a
+/// `list`, `show` or `create`: prefixing the tag makes every `operationId` unique,
+/// as OpenAPI requires (and as client generators need).
+pub struct TaggedOperationIds;
+
+impl Modify for TaggedOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let tag = operation.tags.as_ref().and_then(|t| t.first()).cloned();
+                if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
+                    *id = format!("{tag}_{id}");
+                }
             }
         }
     }

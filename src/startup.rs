@@ -94,6 +94,8 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
         n => n,
     };
+    // The served document lists this server's configured districts.
+    let spec = crate::openapi::document_for(&state.settings.platform.districts);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -111,10 +113,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                     .finish()
             })))
             // Before the /api/v1 scope, which would otherwise answer openapi.json with 404.
-            .service(
-                utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-                    .url("/api/v1/openapi.json", crate::openapi::document().clone()),
-            )
+            .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", spec.clone()))
             .service(web::scope("/api/v1").configure(routes::api))
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(AppError::not_found())

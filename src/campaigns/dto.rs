@@ -1,12 +1,13 @@
 //! What the campaign endpoints answer: Campaign (with its batches) and Batch.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::models::{split_list, BatchRow, CampaignRow};
 use crate::time::utc;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BatchDto {
     pub id: i64,
     pub campaign_id: i64,
@@ -14,6 +15,7 @@ pub struct BatchDto {
     pub discount_fen: i64,
     pub min_spend_fen: i64,
     pub quantity: i64,
+    /// `quantity` minus the vouchers claimed.
     pub remaining: i64,
     pub per_user_limit: i64,
     pub claim_starts_at: DateTime<Utc>,
@@ -39,18 +41,24 @@ impl From<BatchRow> for BatchDto {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CampaignDto {
     pub id: i64,
     pub name: String,
     pub description: String,
+    #[schema(value_type = crate::openapi::CampaignStatus)]
     pub status: String,
     pub budget_fen: i64,
+    /// The face value of its batches, reserved from the budget.
     pub reserved_fen: i64,
     pub target_leverage: f64,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    /// Empty means every category.
+    #[schema(value_type = Vec<crate::openapi::Category>)]
     pub eligible_categories: Vec<String>,
+    /// Empty means every district.
+    #[schema(value_type = Vec<crate::openapi::District>)]
     pub eligible_districts: Vec<String>,
     pub require_real_name: bool,
     pub refund_returns_voucher: bool,
@@ -78,4 +86,60 @@ impl CampaignDto {
             batches: batches.into_iter().map(BatchDto::from).collect(),
         }
     }
+}
+
+// Request bodies, for the OpenAPI document. Handlers validate bodies with
+// `http::form::Form`; these types state the same rules (text is trimmed before
+// its length is counted).
+
+/// `POST /admin/campaigns`
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCampaignRequest {
+    #[schema(min_length = 1, max_length = 100, example = "2026 廊坊文旅消费季")]
+    pub name: String,
+    /// Absent or null means empty.
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub budget_fen: i64,
+    /// 1:10 is `10`.
+    #[schema(exclusive_minimum = 0, maximum = 1000, example = 10)]
+    pub target_leverage: f64,
+    pub starts_at: DateTime<Utc>,
+    /// After `starts_at`.
+    pub ends_at: DateTime<Utc>,
+    /// Absent, null or empty means every category.
+    #[schema(value_type = Option<Vec<crate::openapi::Category>>)]
+    pub eligible_categories: Option<Vec<String>>,
+    /// Absent, null or empty means every district.
+    #[schema(value_type = Option<Vec<crate::openapi::District>>)]
+    pub eligible_districts: Option<Vec<String>>,
+    /// Only real-name-verified residents may claim (default false).
+    pub require_real_name: Option<bool>,
+    /// Whether a refunded order gives its voucher back (default false).
+    pub refund_returns_voucher: Option<bool>,
+}
+
+/// `POST /admin/campaigns/{id}/batches`
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBatchRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// At most `min_spend_fen`, unless that is 0.
+    #[schema(minimum = 1, maximum = 100_000_000)]
+    pub discount_fen: i64,
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub min_spend_fen: i64,
+    #[schema(minimum = 1, maximum = 10_000_000)]
+    pub quantity: i64,
+    #[schema(minimum = 1, maximum = 100)]
+    pub per_user_limit: i64,
+    /// Not before the campaign's `starts_at`.
+    pub claim_starts_at: DateTime<Utc>,
+    /// After `claim_starts_at`, not after the campaign's `ends_at`.
+    pub claim_ends_at: DateTime<Utc>,
+    #[schema(minimum = 1, maximum = 366)]
+    pub valid_days: i64,
 }

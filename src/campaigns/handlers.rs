@@ -28,6 +28,10 @@ fn leverage(value: &Value) -> Result<f64, String> {
 }
 
 /// `POST /admin/campaigns`
+#[utoipa::path(post, path = "/api/v1/admin/campaigns", tag = "campaigns", security(("bearer" = [])),
+    request_body = super::dto::NewCampaignRequest,
+    responses((status = 201, description = "The campaign, `status: draft`", body = CampaignDto),
+              (status = 403, description = "forbidden: administrators only")))]
 pub async fn create(state: web::Data<AppState>, admin: AdminUser, body: JsonBody) -> AppResult<HttpResponse> {
     let districts: Vec<&str> = state.settings.platform.districts.iter().map(String::as_str).collect();
     let mut form = Form::new(body)?;
@@ -75,26 +79,52 @@ async fn move_campaign(state: &AppState, admin: AdminUser, id: i64, step: Move) 
 }
 
 /// `POST /admin/campaigns/{id}/publish`
+#[utoipa::path(post, path = "/api/v1/admin/campaigns/{id}/publish", tag = "campaigns", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses((status = 200, description = "The campaign, `status: active`, with its batches", body = CampaignDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 409, description = "invalid_state: the campaign is not draft")))]
 pub async fn publish(state: web::Data<AppState>, admin: AdminUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     move_campaign(&state, admin, id.into_inner(), Move::Publish).await
 }
 
 /// `POST /admin/campaigns/{id}/pause`
+#[utoipa::path(post, path = "/api/v1/admin/campaigns/{id}/pause", tag = "campaigns", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses((status = 200, description = "The campaign, `status: paused`, with its batches", body = CampaignDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 409, description = "invalid_state: the campaign is not active")))]
 pub async fn pause(state: web::Data<AppState>, admin: AdminUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     move_campaign(&state, admin, id.into_inner(), Move::Pause).await
 }
 
 /// `POST /admin/campaigns/{id}/resume`
+#[utoipa::path(post, path = "/api/v1/admin/campaigns/{id}/resume", tag = "campaigns", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses((status = 200, description = "The campaign, `status: active`, with its batches", body = CampaignDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 409, description = "invalid_state: the campaign is not paused")))]
 pub async fn resume(state: web::Data<AppState>, admin: AdminUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     move_campaign(&state, admin, id.into_inner(), Move::Resume).await
 }
 
 /// `POST /admin/campaigns/{id}/end`
+#[utoipa::path(post, path = "/api/v1/admin/campaigns/{id}/end", tag = "campaigns", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses((status = 200, description = "The campaign, `status: ended`, with its batches", body = CampaignDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 409, description = "invalid_state: the campaign is not draft, active or paused")))]
 pub async fn end(state: web::Data<AppState>, admin: AdminUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     move_campaign(&state, admin, id.into_inner(), Move::End).await
 }
 
 /// `POST /admin/campaigns/{id}/batches`
+#[utoipa::path(post, path = "/api/v1/admin/campaigns/{id}/batches", tag = "campaigns", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Campaign id")), request_body = super::dto::NewBatchRequest,
+    responses((status = 201, description = "The batch; its face value is reserved from the budget", body = BatchDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 409, description = "invalid_state: the campaign has ended"),
+              (status = 422, description = "budget_exceeded: the face value exceeds the unreserved budget; or validation_failed")))]
 pub async fn create_batch(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -163,6 +193,12 @@ fn page_with_batches(
 }
 
 /// `GET /admin/campaigns?status=`
+#[utoipa::path(get, path = "/api/v1/admin/campaigns", tag = "campaigns", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
+           ("status" = Option<crate::openapi::CampaignStatus>, Query, description = "Only this status")),
+    responses((status = 200, description = "Campaigns with their batches, newest first", body = crate::http::Page<CampaignDto>),
+              (status = 403, description = "forbidden: administrators only")))]
 pub async fn admin_list(state: web::Data<AppState>, _admin: AdminUser, query: QueryMap) -> AppResult<HttpResponse> {
     let mut query = QueryForm::new(query);
     let page = query.page();
@@ -177,6 +213,10 @@ pub async fn admin_list(state: web::Data<AppState>, _admin: AdminUser, query: Qu
 }
 
 /// `GET /campaigns`: active campaigns with their batches, to anyone.
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)")),
+    responses((status = 200, description = "Active campaigns with their batches, newest first", body = crate::http::Page<CampaignDto>)))]
 pub async fn public_list(state: web::Data<AppState>, query: QueryMap) -> AppResult<HttpResponse> {
     let mut query = QueryForm::new(query);
     let page = query.page();
@@ -190,6 +230,9 @@ pub async fn public_list(state: web::Data<AppState>, query: QueryMap) -> AppResu
 }
 
 /// `GET /campaigns/{id}`: an active campaign to anyone; administrators see any.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", security((), ("bearer" = [])),
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses((status = 200, description = "An active campaign with its batches (administrators: any status)", body = CampaignDto)))]
 pub async fn show(state: web::Data<AppState>, user: MaybeUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let any_status = user.0.is_some_and(|u| u.is_admin());
     let id = id.into_inner();

@@ -113,18 +113,28 @@ pub fn present<T>(value: Option<T>) -> Result<T, AppError> {
 
 // ---- value parsers, composed by handlers with the domain types' `parse` ----
 
+/// A string without NUL characters: PostgreSQL cannot store them (the statement
+/// fails), so they are refused here, on both engines, as bad input.
 pub fn string(value: &Value) -> Result<&str, String> {
-    value.as_str().ok_or_else(|| "must be a string".to_owned())
+    let text = value.as_str().ok_or_else(|| "must be a string".to_owned())?;
+    if text.contains('\0') {
+        return Err("must not contain NUL characters".to_owned());
+    }
+    Ok(text)
 }
 
 /// An integer within ±(2^53 − 1): no fractions, no strings, nothing clients can't hold.
+/// `42.0` is the integer 42, as JSON Schema (and so the OpenAPI document) counts it.
 pub fn integer(value: &Value) -> Result<i64, String> {
+    const SAFE: std::ops::RangeInclusive<i64> = -MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER;
     match value {
-        Value::Number(n) => match n.as_i64() {
-            Some(i) if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&i) => Ok(i),
-            Some(_) => Err("is out of range".to_owned()),
-            None if n.is_f64() => Err("must be a whole number".to_owned()),
-            None => Err("is out of range".to_owned()),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) if SAFE.contains(&i) => Ok(i),
+            (Some(_), _) => Err("is out of range".to_owned()),
+            (None, Some(f)) if n.is_f64() && f.fract() != 0.0 => Err("must be a whole number".to_owned()),
+            // Whole and within the safe range, so the cast is exact.
+            (None, Some(f)) if n.is_f64() && f.abs() <= MAX_SAFE_INTEGER as f64 => Ok(f as i64),
+            _ => Err("is out of range".to_owned()),
         },
         _ => Err("must be an integer".to_owned()),
     }
@@ -222,6 +232,9 @@ mod tests {
     fn integers_refuse_fractions_strings_and_unsafe_magnitudes() {
         assert_eq!(integer(&json!(42)), Ok(42));
         assert!(integer(&json!(1.5)).is_err());
+        assert_eq!(integer(&json!(42.0)), Ok(42));
+        assert_eq!(integer(&json!(-7.0)), Ok(-7));
+        assert!(integer(&json!(9007199254740994.0)).is_err());
         assert!(integer(&json!("42")).is_err());
         assert!(integer(&json!(9007199254740993_i64)).is_err());
         assert!(integer(&json!(18446744073709551615_u64)).is_err());
@@ -233,6 +246,7 @@ mod tests {
         assert_eq!(text(&json!("  书店  "), 1, 2), Ok("书店".to_owned()));
         assert!(text(&json!("   "), 1, 5).is_err());
         assert!(text(&json!("书店书"), 1, 2).is_err());
+        assert!(text(&json!("书\u{0}店"), 1, 5).is_err());
     }
 
     #[test]

@@ -55,9 +55,11 @@ pub fn query_config() -> web::QueryConfig {
 }
 
 /// A list answer: `{"items": [...], "next_cursor": "..." | null}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last one.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -80,8 +80,13 @@ impl QueryForm {
     }
 
     /// Optional free text of at most `max` characters, trimmed; empty counts as absent.
+    /// NUL characters are refused (PostgreSQL cannot take them in a statement).
     pub fn text(&mut self, name: &str, max: usize) -> Option<String> {
         let value = self.params.get(name)?.trim().to_owned();
+        if value.contains('\0') {
+            self.reject(name, "must not contain NUL characters".to_owned());
+            return None;
+        }
         if value.chars().count() > max {
             self.reject(name, format!("must be at most {max} characters"));
             return None;

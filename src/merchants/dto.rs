@@ -1,21 +1,27 @@
 //! What the merchant endpoints answer.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::models::MerchantRow;
 use crate::time::utc;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MerchantDto {
     pub id: i64,
     pub name: String,
     pub license_no: String,
+    #[schema(value_type = crate::openapi::Category)]
     pub category: String,
+    #[schema(value_type = crate::openapi::District)]
     pub district: String,
     pub address: String,
     pub contact_phone: String,
+    #[schema(value_type = crate::openapi::MerchantStatus)]
     pub status: String,
+    /// The reason of the latest reject, suspend or reinstate; null before any.
+    #[schema(required = true)]
     pub review_note: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -38,9 +44,58 @@ impl From<MerchantRow> for MerchantDto {
 }
 
 /// The answer to adding staff.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StaffDto {
     pub merchant_id: i64,
     pub user_id: i64,
+    /// Always `staff`.
+    #[schema(value_type = String, pattern = "^staff$")]
     pub role: &'static str,
+}
+
+// Request bodies, for the OpenAPI document. Handlers validate bodies with
+// `http::form::Form`; these types state the same rules (text is trimmed before
+// its length is counted).
+
+/// `POST /merchants`
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantApplication {
+    #[schema(min_length = 1, max_length = 100, example = "廊坊新华书店")]
+    pub name: String,
+    /// An 18-character unified social credit code (GB 32100), check character verified;
+    /// lower case is accepted and stored upper case.
+    #[schema(pattern = "^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$", example = "91131000MA0FXXXX0H")]
+    pub license_no: String,
+    #[schema(value_type = crate::openapi::Category)]
+    pub category: String,
+    #[schema(value_type = crate::openapi::District)]
+    pub district: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub address: String,
+    /// 5–20 characters of digits, spaces and `-`, with an optional leading `+`.
+    #[schema(
+        min_length = 5,
+        max_length = 20,
+        pattern = "^\\+?[0-9 -]*[0-9][0-9 -]*$",
+        example = "0316-1234567"
+    )]
+    pub contact_phone: String,
+}
+
+/// `POST /admin/merchants/{id}/reject`, `/suspend`, `/reinstate`
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// `POST /merchants/{id}/staff`
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffRequest {
+    /// The registered user's mainland mobile number.
+    #[schema(pattern = "^1[3-9][0-9]{9}$", example = "13800138000")]
+    pub phone: String,
 }

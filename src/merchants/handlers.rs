@@ -21,6 +21,10 @@ pub fn districts(state: &AppState) -> Vec<&str> {
 }
 
 /// `POST /merchants`
+#[utoipa::path(post, path = "/api/v1/merchants", tag = "merchants", request_body = super::dto::MerchantApplication,
+    security(("bearer" = [])),
+    responses((status = 201, description = "The application, `status: pending`; the caller owns it", body = MerchantDto),
+              (status = 409, description = "license_taken: another merchant that is not rejected holds the code")))]
 pub async fn apply(state: web::Data<AppState>, user: AuthUser, body: JsonBody) -> AppResult<HttpResponse> {
     let districts = districts(&state);
     let mut form = Form::new(body)?;
@@ -44,6 +48,13 @@ pub async fn apply(state: web::Data<AppState>, user: AuthUser, body: JsonBody) -
 }
 
 /// `GET /merchants?category=&district=&q=`
+#[utoipa::path(get, path = "/api/v1/merchants", tag = "merchants",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
+           ("category" = Option<crate::openapi::Category>, Query, description = "Only this category"),
+           ("district" = Option<crate::openapi::District>, Query, description = "Only this district"),
+           ("q" = Option<String>, Query, max_length = 100, pattern = "^[^\\x00]*$", description = "Case-insensitive substring of the name (trimmed; empty means none)")),
+    responses((status = 200, description = "Approved merchants, newest first", body = crate::http::Page<MerchantDto>)))]
 pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<HttpResponse> {
     let districts = districts(&state);
     let mut form = QueryForm::new(query);
@@ -59,6 +70,9 @@ pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<Http
 }
 
 /// `GET /merchants/{id}`
+#[utoipa::path(get, path = "/api/v1/merchants/{id}", tag = "merchants", security((), ("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id")),
+    responses((status = 200, description = "The merchant: approved ones to all, any status to its members and admins", body = MerchantDto)))]
 pub async fn show(state: web::Data<AppState>, user: MaybeUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let (merchant, _) = db::run(&state.pool, move |c| access::visible_merchant(c, id, user.0)).await?;
@@ -67,6 +81,12 @@ pub async fn show(state: web::Data<AppState>, user: MaybeUser, path: web::Path<i
 
 /// `GET /admin/merchants?status=`: the pending queue oldest first, every other view
 /// newest first (see [`repo::admin_list_oldest_first`]).
+#[utoipa::path(get, path = "/api/v1/admin/merchants", tag = "merchants", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
+           ("status" = Option<crate::openapi::MerchantStatus>, Query, description = "Only this status; `pending` is the review queue, oldest first")),
+    responses((status = 200, description = "Merchants, newest first (the pending queue oldest first)", body = crate::http::Page<MerchantDto>),
+              (status = 403, description = "forbidden: administrators only")))]
 pub async fn admin_list(state: web::Data<AppState>, _admin: AdminUser, query: QueryMap) -> AppResult<HttpResponse> {
     let mut form = QueryForm::new(query);
     let page = form.page();
@@ -101,11 +121,21 @@ fn reason_field(body: JsonBody) -> AppResult<String> {
 }
 
 /// `POST /admin/merchants/{id}/approve` (no body)
+#[utoipa::path(post, path = "/api/v1/admin/merchants/{id}/approve", tag = "merchants", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id")),
+    responses((status = 200, description = "The merchant, `status: approved`", body = MerchantDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 409, description = "invalid_state: the merchant is not pending")))]
 pub async fn approve(state: web::Data<AppState>, admin: AdminUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
     change_status(state, admin, path.into_inner(), Move::Approve, None).await
 }
 
 /// `POST /admin/merchants/{id}/reject` `{reason}`
+#[utoipa::path(post, path = "/api/v1/admin/merchants/{id}/reject", tag = "merchants", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id")), request_body = super::dto::ReasonRequest,
+    responses((status = 200, description = "The merchant, `status: rejected`; `review_note` holds the reason; final", body = MerchantDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 409, description = "invalid_state: the merchant is not pending")))]
 pub async fn reject(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -117,6 +147,11 @@ pub async fn reject(
 }
 
 /// `POST /admin/merchants/{id}/suspend` `{reason}`
+#[utoipa::path(post, path = "/api/v1/admin/merchants/{id}/suspend", tag = "merchants", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id")), request_body = super::dto::ReasonRequest,
+    responses((status = 200, description = "The merchant, `status: suspended`; its offers leave the catalog", body = MerchantDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 409, description = "invalid_state: the merchant is not approved")))]
 pub async fn suspend(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -128,6 +163,11 @@ pub async fn suspend(
 }
 
 /// `POST /admin/merchants/{id}/reinstate` `{reason}`
+#[utoipa::path(post, path = "/api/v1/admin/merchants/{id}/reinstate", tag = "merchants", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id")), request_body = super::dto::ReasonRequest,
+    responses((status = 200, description = "The merchant, `status: approved`; `review_note` holds the reason", body = MerchantDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 409, description = "invalid_state: the merchant is not suspended")))]
 pub async fn reinstate(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -139,6 +179,12 @@ pub async fn reinstate(
 }
 
 /// `POST /merchants/{id}/staff` `{phone}`
+#[utoipa::path(post, path = "/api/v1/merchants/{id}/staff", tag = "merchants", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id")), request_body = super::dto::StaffRequest,
+    responses((status = 201, description = "That user is now staff", body = StaffDto),
+              (status = 403, description = "forbidden: only the merchant's owner"),
+              (status = 404, description = "not_found: no such merchant (or not visible), or no registered user has this phone"),
+              (status = 409, description = "invalid_state: the user is already a member")))]
 pub async fn add_staff(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -162,6 +208,12 @@ pub async fn add_staff(
 }
 
 /// `DELETE /merchants/{id}/staff/{user_id}`
+#[utoipa::path(delete, path = "/api/v1/merchants/{id}/staff/{user_id}", tag = "merchants", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id"), ("user_id" = i64, Path, description = "The staff member's user id")),
+    responses((status = 204, description = "Removed"),
+              (status = 403, description = "forbidden: only the merchant's owner"),
+              (status = 404, description = "not_found: no such merchant (or not visible), or the user is not its staff"),
+              (status = 409, description = "invalid_state: the owner cannot remove themself")))]
 pub async fn remove_staff(
     state: web::Data<AppState>,
     user: AuthUser,

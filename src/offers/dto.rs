@@ -1,12 +1,13 @@
 //! What the offer endpoints answer.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::models::OfferRow;
 use crate::time::utc;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OfferDto {
     pub id: i64,
     pub merchant_id: i64,
@@ -14,7 +15,9 @@ pub struct OfferDto {
     pub description: String,
     pub price_fen: i64,
     /// What is left to sell; `null` for unlimited.
+    #[schema(required = true)]
     pub stock: Option<i64>,
+    #[schema(value_type = crate::openapi::OfferStatus)]
     pub status: String,
     pub created_at: DateTime<Utc>,
 }
@@ -32,4 +35,50 @@ impl From<OfferRow> for OfferDto {
             created_at: utc(row.created_at),
         }
     }
+}
+
+// Request bodies, for the OpenAPI document. Handlers validate bodies with
+// `http::form::Form`; these types state the same rules (text is trimmed before
+// its length is counted).
+
+/// `POST /merchants/{id}/offers`
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOfferRequest {
+    #[schema(min_length = 1, max_length = 100, example = "《三体》精装版")]
+    pub title: String,
+    /// Absent or null means empty.
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    #[schema(minimum = 1, maximum = 100_000_000)]
+    pub price_fen: i64,
+    /// What there is to sell; absent or null means unlimited.
+    #[schema(minimum = 0, maximum = 10_000_000)]
+    pub stock: Option<i64>,
+}
+
+/// `PATCH /offers/{id}`: absent fields keep their value.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferPatchRequest {
+    /// Not null.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
+    pub title: String,
+    /// Null empties it.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    /// Not null.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100_000_000)]
+    pub price_fen: i64,
+    /// Null makes the offer unlimited.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000)]
+    pub stock: Option<i64>,
+    /// Not null.
+    #[serde(default)]
+    #[schema(value_type = crate::openapi::OfferStatus)]
+    pub status: String,
 }

@@ -18,6 +18,11 @@ const MAX_PRICE_FEN: i64 = 100_000_000;
 const MAX_STOCK: i64 = 10_000_000;
 
 /// `POST /merchants/{id}/offers` `{title, description?, price_fen, stock?}`
+#[utoipa::path(post, path = "/api/v1/merchants/{id}/offers", tag = "offers", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id")), request_body = super::dto::NewOfferRequest,
+    responses((status = 201, description = "The offer, `status: active`", body = OfferDto),
+              (status = 403, description = "forbidden: only the merchant's owner"),
+              (status = 409, description = "merchant_not_approved: the merchant is not approved")))]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -55,6 +60,11 @@ fn not_null<T>(form: &mut Form, name: &str, value: Option<Patch<T>>) -> Option<T
 
 /// `PATCH /offers/{id}` `{title?, description?, price_fen?, stock?, status?}`;
 /// `stock: null` makes the offer unlimited, `description: null` empties it.
+#[utoipa::path(patch, path = "/api/v1/offers/{id}", tag = "offers", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Offer id")), request_body = super::dto::OfferPatchRequest,
+    responses((status = 200, description = "The offer", body = OfferDto),
+              (status = 403, description = "forbidden: only the merchant's owner"),
+              (status = 409, description = "merchant_not_approved: the merchant is not approved")))]
 pub async fn patch(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -87,6 +97,14 @@ pub async fn patch(
 }
 
 /// `GET /offers?category=&district=&merchant_id=&q=`
+#[utoipa::path(get, path = "/api/v1/offers", tag = "offers",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
+           ("category" = Option<crate::openapi::Category>, Query, description = "Only merchants of this category"),
+           ("district" = Option<crate::openapi::District>, Query, description = "Only merchants in this district"),
+           ("merchant_id" = Option<i64>, Query, description = "Only this merchant's offers"),
+           ("q" = Option<String>, Query, max_length = 100, pattern = "^[^\\x00]*$", description = "Case-insensitive substring of title or description (trimmed; empty means none)")),
+    responses((status = 200, description = "Active offers of approved merchants, newest first", body = crate::http::Page<OfferDto>)))]
 pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<HttpResponse> {
     let districts = districts(&state);
     let mut form = QueryForm::new(query);
@@ -103,6 +121,9 @@ pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<Http
 }
 
 /// `GET /offers/{id}`
+#[utoipa::path(get, path = "/api/v1/offers/{id}", tag = "offers", security((), ("bearer" = [])),
+    params(("id" = i64, Path, description = "Offer id")),
+    responses((status = 200, description = "The offer while active and its merchant approved (members and admins: always)", body = OfferDto)))]
 pub async fn show(state: web::Data<AppState>, user: MaybeUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let offer = db::run(&state.pool, move |c| repo::find_visible(c, id, user.0)).await?;

@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::models::OrderRow;
-use crate::http::Page;
 use crate::time::utc;
 
 /// API.md's Order. `redemption_code` is shown to the order's resident only.
@@ -16,19 +15,24 @@ pub struct OrderDto {
     pub merchant_id: i64,
     pub offer_id: i64,
     pub quantity: i64,
+    #[schema(required = true)]
     pub voucher_id: Option<i64>,
     pub gross_fen: i64,
     pub subsidy_fen: i64,
     pub payable_fen: i64,
-    #[schema(example = "pending_payment")]
+    #[schema(value_type = crate::openapi::OrderStatus)]
     pub status: String,
-    /// 12 digits, set once paid; shown to the order's resident only.
-    #[schema(example = "038412776105")]
+    /// 12 digits, set once paid; shown to the order's resident only (others: null).
+    #[schema(required = true, pattern = "^[0-9]{12}$", example = "038412776105")]
     pub redemption_code: Option<String>,
     pub created_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub paid_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub redeemed_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub cancelled_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub refunded_at: Option<DateTime<Utc>>,
 }
 
@@ -60,37 +64,25 @@ impl OrderDto {
     }
 }
 
-/// A page of orders, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrderPage {
-    pub items: Vec<OrderDto>,
-    pub next_cursor: Option<String>,
-}
+// Request bodies, for the OpenAPI document. Handlers validate bodies with
+// `http::form::Form`; these types state the same rules.
 
-impl From<Page<OrderDto>> for OrderPage {
-    fn from(page: Page<OrderDto>) -> Self {
-        OrderPage {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        }
-    }
-}
-
-/// The body of `POST /orders` (documentation; the handler validates with `Form`).
+/// The body of `POST /orders`.
 #[derive(Deserialize, ToSchema)]
-#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
 pub struct CreateOrderRequest {
     pub offer_id: i64,
     #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
-    /// One of the caller's `available` vouchers.
+    /// One of the caller's `available` vouchers; absent or null for none.
     pub voucher_id: Option<i64>,
 }
 
 /// The body of `POST /merchants/{id}/redemptions`.
 #[derive(Deserialize, ToSchema)]
-#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
+    /// The paid order's redemption code, as its resident shows it.
     #[schema(pattern = "^[0-9]{12}$", example = "038412776105")]
     pub code: String,
 }

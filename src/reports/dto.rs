@@ -24,6 +24,7 @@ pub struct Breakdown {
     pub consumption_fen: i64,
     pub subsidy_fen: i64,
     /// consumption / subsidy; null while subsidy is 0.
+    #[schema(required = true)]
     pub leverage: Option<f64>,
 }
 
@@ -51,11 +52,14 @@ pub struct CampaignReport {
     pub subsidy_fen: i64,
     pub resident_paid_fen: i64,
     /// Direct leverage: consumption / subsidy (held against the target).
+    #[schema(required = true)]
     pub leverage: Option<f64>,
     /// resident_paid / subsidy.
+    #[schema(required = true)]
     pub out_of_pocket_leverage: Option<f64>,
     pub merchant_wide_consumption_fen: i64,
     /// merchant_wide_consumption / subsidy.
+    #[schema(required = true)]
     pub merchant_wide_leverage: Option<f64>,
     pub target_leverage: f64,
     pub on_target: bool,
@@ -87,5 +91,6 @@ pub struct Overview {
     pub orders: i64,
     pub consumption_fen: i64,
     pub subsidy_fen: i64,
+    #[schema(required = true)]
     pub leverage: Option<f64>,
 }

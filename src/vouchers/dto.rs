@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::models::VoucherRow;
 use super::status::effective_status;
 use crate::time::utc;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct VoucherDto {
     pub id: i64,
     pub code: String,
@@ -15,9 +16,12 @@ pub struct VoucherDto {
     pub campaign_id: i64,
     pub discount_fen: i64,
     pub min_spend_fen: i64,
+    #[schema(value_type = crate::openapi::VoucherStatus)]
     pub status: String,
     pub claimed_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The order holding or having used it; null while unused.
+    #[schema(required = true)]
     pub order_id: Option<i64>,
 }
 

@@ -13,6 +13,11 @@ use crate::startup::AppState;
 use crate::time::now;
 
 /// `POST /batches/{id}/claim`: residents only (administrators take no subsidy).
+#[utoipa::path(post, path = "/api/v1/batches/{id}/claim", tag = "vouchers", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Batch id")),
+    responses((status = 201, description = "The voucher, `status: available`", body = VoucherDto),
+              (status = 403, description = "forbidden (administrators take no subsidy) or real_name_required (the campaign requires real-name verification)"),
+              (status = 409, description = "The first failing check, in this order: campaign_not_active, claim_not_started, claim_ended, (403 real_name_required), claim_limit_reached, sold_out")))]
 pub async fn claim(state: web::Data<AppState>, resident: Resident, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let (batch_id, user_id) = (id.into_inner(), resident.0.id);
     let voucher = db::run(&state.pool, move |c| repo::claim(c, batch_id, user_id)).await?;
@@ -22,6 +27,11 @@ pub async fn claim(state: web::Data<AppState>, resident: Resident, id: web::Path
 }
 
 /// `GET /me/vouchers?status=`: the caller's vouchers by effective status.
+#[utoipa::path(get, path = "/api/v1/me/vouchers", tag = "vouchers", security(("bearer" = [])),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
+           ("status" = Option<crate::openapi::VoucherStatus>, Query, description = "Only vouchers that read this status now")),
+    responses((status = 200, description = "The caller's vouchers, newest first", body = crate::http::Page<VoucherDto>)))]
 pub async fn mine(state: web::Data<AppState>, user: AuthUser, query: QueryMap) -> AppResult<HttpResponse> {
     let mut query = QueryForm::new(query);
     let page = query.page();

@@ -36,6 +36,23 @@ async fn every_registered_route_is_in_the_spec() {
 }
 
 #[tokio::test]
+async fn operation_ids_are_unique_and_districts_come_from_the_config() {
+    let app = TestApp::spawn_with(|settings| settings.platform.districts = vec!["north".into(), "south".into()]).await;
+    let spec = app.get("/openapi.json", None).await.body;
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            let id = operation["operationId"].as_str().expect("operationId");
+            assert!(ids.insert(id.to_owned()), "{method} {path}: operationId {id} is taken");
+        }
+    }
+    assert_eq!(
+        spec["components"]["schemas"]["District"]["enum"],
+        serde_json::json!(["north", "south"])
+    );
+}
+
+#[tokio::test]
 async fn every_operation_documents_its_errors_as_problems() {
     let app = TestApp::spawn().await;
     let spec = app.get("/openapi.json", None).await.body;
@@ -79,4 +96,44 @@ async fn swagger_ui_is_served_without_any_download() {
     );
     let redirect = app.send(app.client.get(app.url("/docs"))).await;
     assert_eq!(redirect.status, 200, "followed to /docs/");
+}
+
+/// JSON Schema counts `100.0` as an integer, so a client (or schemathesis) that
+/// writes whole numbers that way must be understood; `100.5` is still refused.
+#[tokio::test]
+async fn whole_numbers_written_with_a_fraction_part_are_integers() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let body = |budget: Value| {
+        serde_json::json!({"name": "消费季", "budget_fen": budget, "target_leverage": 10,
+            "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-12-31T00:00:00Z"})
+    };
+    let created = app
+        .post("/admin/campaigns", Some(&admin.token), body(serde_json::json!(100.0)))
+        .await;
+    let created = created.expect(201, None);
+    assert_eq!(created["budget_fen"], 100);
+    let refused = app
+        .post("/admin/campaigns", Some(&admin.token), body(serde_json::json!(100.5)))
+        .await;
+    let refused = refused.expect(422, Some("validation_failed"));
+    assert!(refused["errors"]["budget_fen"].is_array(), "{refused}");
+}
+
+/// Found by schemathesis on PostgreSQL, which cannot take a NUL character in a
+/// statement: a NUL in a query parameter or a body string is bad input (422) on
+/// both engines, never a 500.
+#[tokio::test]
+async fn nul_characters_are_refused_as_bad_input() {
+    let app = TestApp::spawn().await;
+    app.get("/merchants?q=a%00b", None)
+        .await
+        .expect(422, Some("validation_failed"));
+    app.get("/offers?q=%00", None)
+        .await
+        .expect(422, Some("validation_failed"));
+    let body = serde_json::json!({"phone": "13900000009", "password": "long-enough-1", "display_name": "a\u{0}b"});
+    let refused = app.post("/auth/register", None, body).await;
+    let refused = refused.expect(422, Some("validation_failed"));
+    assert!(refused["errors"]["display_name"].is_array(), "{refused}");
 }
