@@ -242,7 +242,11 @@ fn merchant_wide_consumption(
             .filter(orders::status.eq_any(counted))
             .select((orders::merchant_id, orders::gross_fen))
             .load(conn)?;
-        Ok(paid.iter().filter(|(m, _)| in_campaign.contains(m)).map(|(_, gross)| gross).sum())
+        Ok(paid
+            .iter()
+            .filter(|(m, _)| in_campaign.contains(m))
+            .map(|(_, gross)| gross)
+            .sum())
     };
     if first_full >= end_full {
         // No whole day inside the window: everything from the orders.
