@@ -102,6 +102,25 @@ async fn main() {
     });
     let (direct_issued, direct_remaining) = issued(&mut conn, direct_batch);
 
+    // --- timed: the HTTP floor. The same clients and request count on GET /healthz,
+    // which touches no database: what HTTP, the event loops and this process's own
+    // load generator cost on these cores before any claim work is done.
+    let floor_client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients + 8)
+        .build()
+        .expect("client");
+    let healthz = Arc::new(format!("{address}/healthz"));
+    let floor = drive_http(clients, residents, move |_| {
+        let (client, url) = (floor_client.clone(), healthz.clone());
+        async move {
+            match client.get(url.as_str()).send().await {
+                Ok(r) => r.status().as_u16().to_string(),
+                Err(_) => "error".to_owned(),
+            }
+        }
+    })
+    .await;
+
     println!();
     let goal = match (db.engine, clients) {
         (Engine::Postgres, c) if c > 64 => 0.7,
@@ -127,6 +146,11 @@ async fn main() {
     println!(
         "  direct:  issued (DB) {direct_issued}, remaining {direct_remaining}; {:?}",
         baseline.outcomes
+    );
+    println!(
+        "  HTTP floor: GET /healthz {} (the service's claims reach {:.0}% of it)",
+        floor.summary(),
+        100.0 * service.rate() / floor.rate()
     );
     if db.engine == Engine::Sqlite {
         let p99 = ms(service.percentile(0.99));
