@@ -277,3 +277,25 @@ test("a resident's token cannot open the dashboard's data", async () => {
   await page.locator('#view-refused').waitFor({ state: 'visible' });
   await context.close();
 });
+
+test('/docs renders the whole API in Swagger UI from this machine alone', async () => {
+  const { context, page, problems } = await newPage('en-US');
+  // Anything not served by the service itself is refused, and recorded.
+  const elsewhere = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(base) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+    elsewhere.push(url);
+    return route.abort();
+  });
+  const res = await page.goto(base + '/docs/');
+  assert.equal(res.status(), 200);
+  await page.locator('.swagger-ui .opblock').first().waitFor({ state: 'visible', timeout: 15000 });
+  const operations = await page.locator('.swagger-ui .opblock').count();
+  assert.ok(operations >= 40, `only ${operations} operations rendered`);
+  assert.ok(await page.locator('.swagger-ui .authorize').isVisible(), 'the Authorize button is there');
+  await page.screenshot({ path: path.join(SHOTS, 'docs.png') });
+  assert.deepEqual(elsewhere, [], 'Swagger UI asked for something beyond localhost');
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+  await context.close();
+});
