@@ -4,7 +4,10 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use chrono_tz::Tz;
+
 use super::dto::OrderDto;
+use super::models::OrderRow;
 use super::repo::{self, OrderOwner, OrderRequest, STATUSES};
 use crate::auth::{AuthUser, Resident};
 use crate::db;
@@ -12,7 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::form::{integer, integer_in, present, string, Form, JsonBody};
 use crate::http::query::{QueryForm, QueryMap};
 use crate::http::Page;
-use crate::idempotency;
+use crate::idempotency::{self, Claim};
 use crate::payments::{MoneyMovement, PaymentKind, ProviderAnswer};
 use crate::startup::AppState;
 
@@ -65,6 +68,74 @@ async fn start_movement(state: &web::Data<AppState>, movement: MoneyMovement) ->
         .map_err(AppError::Internal)
 }
 
+/// `repo::pay` or `repo::refund`: (conn, time zone, user, order, provider name, the
+/// provider's answer, the idempotency claim) → the moved order.
+type RecordMovement =
+    fn(&mut db::DbConnection, Tz, i64, i64, &str, &ProviderAnswer, Option<Claim>) -> AppResult<OrderRow>;
+
+/// What differs between paying an order and refunding it; the rest of the dance
+/// (idempotency, look before moving money, the provider, the recording
+/// transaction) is the same and lives in [`move_money`].
+struct MoneyStep {
+    /// The status the order must be in.
+    from: &'static str,
+    /// "paid" / "refunded", for the 409 detail and the transition metric.
+    to: &'static str,
+    kind: PaymentKind,
+    /// The transaction that records the movement and moves the order.
+    record: RecordMovement,
+}
+
+const PAY: MoneyStep = MoneyStep {
+    from: "pending_payment",
+    to: "paid",
+    kind: PaymentKind::Payment,
+    record: repo::pay,
+};
+const REFUND: MoneyStep = MoneyStep {
+    from: "paid",
+    to: "refunded",
+    kind: PaymentKind::Refund,
+    record: repo::refund,
+};
+
+async fn move_money(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    order_id: i64,
+    step: &'static MoneyStep,
+) -> AppResult<HttpResponse> {
+    let user_id = user.id;
+    // The guard borrows one handle of the state, the handler's future owns another.
+    let guard_state = state.clone();
+    idempotency::guard(&guard_state, &req, user_id, None, |claim| async move {
+        // Look before moving money: nobody is charged (or refunded) for an order in
+        // the wrong state. The conditional UPDATE in `step.record` still decides races.
+        let order = db::run(&state.pool, move |c| repo::own_order(c, order_id, user_id)).await?;
+        if order.status != step.from {
+            return Err(AppError::invalid_state(format!(
+                "the order is {}, it cannot be {}",
+                order.status, step.to
+            )));
+        }
+        let movement = MoneyMovement {
+            order_id,
+            amount_fen: order.payable_fen,
+            kind: step.kind,
+        };
+        let answer = start_movement(&state, movement).await?;
+        let (provider, tz) = (state.payments.name(), state.settings.timezone());
+        let order = db::run(&state.pool, move |c| {
+            (step.record)(c, tz, user_id, order_id, provider, &answer, claim)
+        })
+        .await?;
+        crate::metrics::order_transition(step.to);
+        Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
+    })
+    .await
+}
+
 /// `POST /orders/{id}/pay`
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 100, pattern = "^[\\x20-\\x7E]+$", description = "1-100 printable ASCII characters, scoped to the caller, the method and the path; a repeat with an equal body replays the first answer (kept at least 24 hours)")),
@@ -77,37 +148,7 @@ pub async fn pay(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let (user_id, order_id) = (user.id, path.into_inner());
-    // The guard borrows one handle of the state, the handler's future owns another.
-    let guard_state = state.clone();
-    idempotency::guard(&guard_state, &req, user_id, None, |claim| async move {
-        // Look before charging: nobody pays for an order that cannot be paid. The
-        // conditional UPDATE in `repo::pay` still decides races.
-        let order = db::run(&state.pool, move |c| repo::own_order(c, order_id, user_id)).await?;
-        if order.status != "pending_payment" {
-            return Err(AppError::invalid_state(format!(
-                "the order is {}, it cannot be paid",
-                order.status
-            )));
-        }
-        let answer = start_movement(
-            &state,
-            MoneyMovement {
-                order_id,
-                amount_fen: order.payable_fen,
-                kind: PaymentKind::Payment,
-            },
-        )
-        .await?;
-        let (provider, tz) = (state.payments.name(), state.settings.timezone());
-        let order = db::run(&state.pool, move |c| {
-            repo::pay(c, tz, user_id, order_id, provider, &answer, claim)
-        })
-        .await?;
-        crate::metrics::order_transition("paid");
-        Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
-    })
-    .await
+    move_money(state, user, req, path.into_inner(), &PAY).await
 }
 
 /// `POST /orders/{id}/cancel`
@@ -134,35 +175,7 @@ pub async fn refund(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let (user_id, order_id) = (user.id, path.into_inner());
-    // The guard borrows one handle of the state, the handler's future owns another.
-    let guard_state = state.clone();
-    idempotency::guard(&guard_state, &req, user_id, None, |claim| async move {
-        let order = db::run(&state.pool, move |c| repo::own_order(c, order_id, user_id)).await?;
-        if order.status != "paid" {
-            return Err(AppError::invalid_state(format!(
-                "the order is {}, it cannot be refunded",
-                order.status
-            )));
-        }
-        let answer = start_movement(
-            &state,
-            MoneyMovement {
-                order_id,
-                amount_fen: order.payable_fen,
-                kind: PaymentKind::Refund,
-            },
-        )
-        .await?;
-        let (provider, tz) = (state.payments.name(), state.settings.timezone());
-        let order = db::run(&state.pool, move |c| {
-            repo::refund(c, tz, user_id, order_id, provider, &answer, claim)
-        })
-        .await?;
-        crate::metrics::order_transition("refunded");
-        Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
-    })
-    .await
+    move_money(state, user, req, path.into_inner(), &REFUND).await
 }
 
 /// `POST /merchants/{id}/redemptions` `{code}`
