@@ -37,6 +37,35 @@ fn issued(conn: &mut DbConnection, batch_id: i64) -> (i64, i64) {
     (count, remaining)
 }
 
+/// Sum and count of a Prometheus histogram in the service's `/metrics`.
+async fn histogram(client: &reqwest::Client, address: &str, name: &str) -> (f64, f64) {
+    let text = client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    let value = |suffix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name}_{suffix} ")))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (value("sum"), value("count"))
+}
+
+/// Mean in microseconds of what a histogram recorded between two scrapes.
+fn mean_us(before: (f64, f64), after: (f64, f64)) -> f64 {
+    let count = after.1 - before.1;
+    if count > 0.0 {
+        (after.0 - before.0) / count * 1e6
+    } else {
+        0.0
+    }
+}
+
 fn outcome_of(result: Result<wenlv::vouchers::models::VoucherRow, AppError>) -> String {
     match result {
         Ok(_) => "201".to_owned(),
@@ -77,6 +106,10 @@ async fn main() {
     let tokens = Arc::new(tokens);
 
     // --- timed: the service
+    let probe = reqwest::Client::new();
+    let tx_before = histogram(&probe, &address, "db_write_tx_seconds").await;
+    let wait_before = histogram(&probe, &address, "db_pool_wait_seconds").await;
+    let lock_before = histogram(&probe, &address, "db_write_lock_wait_seconds").await;
     let service = drive_http(clients, residents, move |i| {
         let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
         async move {
@@ -92,6 +125,9 @@ async fn main() {
     })
     .await;
     let (http_issued, http_remaining) = issued(&mut conn, http_batch);
+    let tx_service = histogram(&probe, &address, "db_write_tx_seconds").await;
+    let wait_service = histogram(&probe, &address, "db_pool_wait_seconds").await;
+    let lock_service = histogram(&probe, &address, "db_write_lock_wait_seconds").await;
 
     // --- timed: the same transaction, straight against the database
     let ids = user_ids.clone();
@@ -101,6 +137,9 @@ async fn main() {
         })
     });
     let (direct_issued, direct_remaining) = issued(&mut conn, direct_batch);
+    // The direct run goes through the same `db::write_tx`, in this process.
+    let tx_direct = histogram(&probe, &address, "db_write_tx_seconds").await;
+    let lock_direct = histogram(&probe, &address, "db_write_lock_wait_seconds").await;
 
     // --- timed: the HTTP floor. The same clients and request count on GET /healthz,
     // which touches no database: what HTTP, the event loops and this process's own
@@ -151,6 +190,15 @@ async fn main() {
         "  HTTP floor: GET /healthz {} (the service's claims reach {:.0}% of it)",
         floor.summary(),
         100.0 * service.rate() / floor.rate()
+    );
+    println!(
+        "  where a claim's time goes (means): write lock held {:.0} µs in the service vs {:.0} µs direct; \
+         waiting for the write lock {:.0} µs vs {:.0} µs; service requests waiting for a pooled connection {:.0} µs",
+        mean_us(tx_before, tx_service),
+        mean_us(tx_service, tx_direct),
+        mean_us(lock_before, lock_service),
+        mean_us(lock_service, lock_direct),
+        mean_us(wait_before, wait_service),
     );
     if db.engine == Engine::Sqlite {
         let p99 = ms(service.percentile(0.99));

@@ -1,6 +1,6 @@
 //! Prometheus metrics at `GET /metrics`: HTTP requests by route template and status
 //! with a latency histogram, the database pool (size, idle, in use, waits), and the
-//! business events operators watch during a release (vouchers claimed, order state
+//! write transactions' duration, and the business events operators watch during a release (vouchers claimed, order state
 //! transitions, rate-limit rejections).
 //!
 //! The recorder is process-global (one per process, however many servers a test
@@ -65,6 +65,21 @@ pub fn pool_checkout(waited: Duration, timed_out: bool) {
     metrics::histogram!("db_pool_wait_seconds").record(waited.as_secs_f64());
     if timed_out {
         metrics::counter!("db_pool_timeouts_total").increment(1);
+    }
+}
+
+/// How long `BEGIN` took: on SQLite, the wait for the one write lock.
+pub fn write_lock_wait(waited: Duration) {
+    metrics::histogram!("db_write_lock_wait_seconds").record(waited.as_secs_f64());
+}
+
+/// Records, when dropped, how long a write transaction ran after its BEGIN, to
+/// its COMMIT or ROLLBACK: how long it held the write lock.
+pub struct WriteTxTimer(pub Instant);
+
+impl Drop for WriteTxTimer {
+    fn drop(&mut self) {
+        metrics::histogram!("db_write_tx_seconds").record(self.0.elapsed().as_secs_f64());
     }
 }
 

@@ -139,10 +139,15 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    let asked = std::time::Instant::now();
     match conn {
         DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
+    // BEGIN's own time is SQLite's wait for the write lock; from then to COMMIT or
+    // ROLLBACK the transaction holds it (and its row locks, on PostgreSQL).
+    crate::metrics::write_lock_wait(asked.elapsed());
+    let _timer = crate::metrics::WriteTxTimer(std::time::Instant::now());
     match f(conn) {
         Ok(value) => {
             <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
