@@ -73,14 +73,10 @@ pub fn write_lock_wait(waited: Duration) {
     metrics::histogram!("db_write_lock_wait_seconds").record(waited.as_secs_f64());
 }
 
-/// Records, when dropped, how long a write transaction ran after its BEGIN, to
-/// its COMMIT or ROLLBACK: how long it held the write lock.
-pub struct WriteTxTimer(pub Instant);
-
-impl Drop for WriteTxTimer {
-    fn drop(&mut self) {
-        metrics::histogram!("db_write_tx_seconds").record(self.0.elapsed().as_secs_f64());
-    }
+/// How long a write transaction ran after its BEGIN, to its COMMIT or ROLLBACK: how
+/// long it held the write lock (SQLite) or its row locks (PostgreSQL).
+pub fn write_lock_held(held: Duration) {
+    metrics::histogram!("db_write_tx_seconds").record(held.as_secs_f64());
 }
 
 /// A voucher was claimed.

@@ -147,19 +147,21 @@ where
     // BEGIN's own time is SQLite's wait for the write lock; from then to COMMIT or
     // ROLLBACK the transaction holds it (and its row locks, on PostgreSQL).
     crate::metrics::write_lock_wait(asked.elapsed());
-    let _timer = crate::metrics::WriteTxTimer(std::time::Instant::now());
-    match f(conn) {
-        Ok(value) => {
-            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
-            Ok(value)
-        }
+    let locked = std::time::Instant::now();
+    let result = match f(conn) {
+        Ok(value) => <DbConnection as Connection>::TransactionManager::commit_transaction(conn)
+            .map(|()| value)
+            .map_err(E::from),
         Err(error) => {
             if let Err(rollback_error) = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
                 tracing::error!(error = %rollback_error, "rollback failed");
             }
             Err(error)
         }
-    }
+    };
+    // Taken as soon as COMMIT or ROLLBACK returns, when the lock is free again.
+    crate::metrics::write_lock_held(locked.elapsed());
+    result
 }
 
 /// Runs a blocking database closure on actix's blocking thread pool with a pooled
