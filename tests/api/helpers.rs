@@ -122,7 +122,11 @@ fn fresh_database(settings: &mut Settings) -> TestDb {
                 .expect("TEST_DATABASE_URL names a reachable PostgreSQL server");
             conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
                 .expect("create test database");
-            settings.database.url = format!("{server_url}/{name}");
+            // No TLS to the loopback test server: with libpq's default
+            // `sslmode=prefer`, connections still open in server threads use OpenSSL
+            // while the test process exits and OpenSSL's exit handler tears it down,
+            // which can crash the process after every test has passed.
+            settings.database.url = format!("{server_url}/{name}?sslmode=disable");
             TestDb::Postgres { server_url, name }
         }
         _ => {
