@@ -24,13 +24,6 @@ pub enum Role {
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Resident => "resident",
-            Role::Admin => "admin",
-        }
-    }
-
     pub fn parse(raw: &str) -> Option<Role> {
         match raw {
             "resident" => Some(Role::Resident),

@@ -45,15 +45,6 @@ impl Engine {
     }
 }
 
-impl DbConnection {
-    pub fn engine(&self) -> Engine {
-        match self {
-            DbConnection::Postgresql(_) => Engine::Postgres,
-            DbConnection::Sqlite(_) => Engine::Sqlite,
-        }
-    }
-}
-
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
