@@ -195,7 +195,7 @@ fn begin(conn: &mut DbConnection, scope: &Scope, ttl_hours: i64) -> AppResult<Be
         });
         match inserted {
             Ok(id) => return Ok(Begin::Proceed(Claim { id })),
-            Err(e) if crate::accounts::repo::is_unique_violation(&e) => {}
+            Err(e) if crate::db::is_unique_violation(&e) => {}
             Err(e) => return Err(e.into()),
         }
         let stored: Option<StoredKey> = scoped

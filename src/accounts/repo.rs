@@ -7,19 +7,14 @@
 
 use chrono::Duration;
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::models::{NewRefreshToken, NewUser, RefreshTokenRow, UserRow};
 use crate::db::schema::{merchant_members, refresh_tokens, users};
-use crate::db::{write_tx, DbConnection};
+use crate::db::{is_unique_violation, write_tx, DbConnection};
 use crate::error::{AppError, Code};
 use crate::time::now;
-
-pub fn is_unique_violation(error: &DieselError) -> bool {
-    matches!(error, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
-}
 
 /// Inserts a user; 409 `phone_taken` when the phone is registered (the unique index
 /// decides, so two racing registrations cannot both win).

@@ -109,6 +109,14 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 }
 
+/// Whether a statement failed on a unique index. Both engines report it as such
+/// (diesel maps SQLite's extended codes); the index's name is PostgreSQL-only, so
+/// callers map the conflict at the call site, where they know which index it was.
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(error, Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+}
+
 /// Builds the pool. Checkouts are not tested with a round trip (it costs throughput
 /// while hot rows are locked); a broken connection is dropped by `has_broken`.
 pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {

@@ -4,9 +4,9 @@ use diesel::prelude::*;
 
 use super::access;
 use super::models::{role, status, MerchantRow, NewMember, NewMerchant};
-use crate::accounts::repo::is_unique_violation;
 use crate::audit::{self, Target};
 use crate::auth::AuthUser;
+use crate::db::is_unique_violation;
 use crate::db::schema::{merchant_members, merchants, users};
 use crate::db::{write_tx, DbConnection};
 use crate::error::{AppError, AppResult, Code};

@@ -30,8 +30,8 @@ use rand::Rng;
 
 use super::dto::OrderDto;
 use super::models::{NewOrder, NewPayment, OfferForSale, OrderRow, VoucherForOrder};
-use crate::accounts::repo::is_unique_violation;
 use crate::auth::AuthUser;
+use crate::db::is_unique_violation;
 use crate::db::schema::{campaigns, merchant_members, merchants, offers, orders, payments, vouchers};
 use crate::db::{write_tx, DbConnection};
 use crate::error::{AppError, AppResult, Code};

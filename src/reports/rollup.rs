@@ -88,7 +88,7 @@ fn apply(conn: &mut DbConnection, tz: Tz, order: &CountedOrder, sign: i64) -> Qu
     });
     match inserted {
         Ok(_) => Ok(()),
-        Err(e) if crate::accounts::repo::is_unique_violation(&e) => update(conn).map(|_| ()),
+        Err(e) if crate::db::is_unique_violation(&e) => update(conn).map(|_| ()),
         Err(e) => Err(e),
     }
 }

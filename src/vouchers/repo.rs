@@ -20,7 +20,7 @@ use rand::Rng;
 
 use super::models::{NewVoucher, VoucherRow};
 use super::status::filter_by_status;
-use crate::accounts::repo::is_unique_violation;
+use crate::db::is_unique_violation;
 use crate::db::schema::{campaigns, users, voucher_batches, vouchers};
 use crate::db::{write_tx, DbConnection};
 use crate::error::{AppError, Code};
