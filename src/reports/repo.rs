@@ -360,14 +360,16 @@ pub fn settlements(
 /// Platform totals over every counted order, with or without a voucher.
 pub fn overview(conn: &mut DbConnection) -> Result<Overview, AppError> {
     let users: i64 = users::table.count().get_result(conn)?;
-    let mut merchants_by_status = BTreeMap::new();
-    for status in ["pending", "approved", "rejected", "suspended"] {
-        let n: i64 = merchants::table
-            .filter(merchants::status.eq(status))
-            .count()
-            .get_result(conn)?;
-        merchants_by_status.insert(status.to_owned(), n);
-    }
+    // One grouped count; every status is listed, with 0 where no merchant has it.
+    let mut merchants_by_status: BTreeMap<String, i64> = ["pending", "approved", "rejected", "suspended"]
+        .into_iter()
+        .map(|status| (status.to_owned(), 0))
+        .collect();
+    let counted: Vec<(String, i64)> = merchants::table
+        .group_by(merchants::status)
+        .select((merchants::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    merchants_by_status.extend(counted);
     let totals: KeyedSums = diesel::sql_query(format!(
         "SELECT CAST('all' AS TEXT) AS key, {SUMS} FROM merchant_day_stats"
     ))
