@@ -128,7 +128,7 @@ pub fn list(
     responses((status = 200, description = "Audit rows, newest first", body = crate::http::Page<AuditDto>),
               (status = 403, description = "forbidden: administrators only")))]
 pub async fn list_handler(
-    state: web::Data<crate::startup::AppState>,
+    state: web::Data<crate::state::AppState>,
     _admin: AdminUser,
     query: QueryMap,
 ) -> AppResult<HttpResponse> {

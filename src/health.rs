@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::db;
 use crate::error::{AppError, Code};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up")))]
 pub async fn healthz() -> HttpResponse {

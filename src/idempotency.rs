@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256};
 use crate::db::schema::idempotency_keys as keys;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, Code, PROBLEM_JSON};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::time::now;
 
 pub const HEADER: &str = "Idempotency-Key";

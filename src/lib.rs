@@ -32,6 +32,7 @@ pub mod reports;
 pub mod routes;
 pub mod search;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod time;
 pub mod vouchers;

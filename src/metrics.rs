@@ -15,7 +15,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Latency buckets in seconds, from 1 ms to 10 s.
 const LATENCY_BUCKETS: &[f64] = &[

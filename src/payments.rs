@@ -17,19 +17,21 @@ use rand::RngCore;
 
 use crate::config::PaymentSettings;
 
-/// What a movement of money is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentKind {
-    Payment,
-    Refund,
+crate::text_enum! {
+    /// What a movement of money is for (`payments.kind`).
+    pub enum PaymentKind {
+        Payment = "payment",
+        Refund = "refund",
+    }
 }
 
-impl PaymentKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentKind::Payment => "payment",
-            PaymentKind::Refund => "refund",
-        }
+crate::text_enum! {
+    /// Where a recorded movement of money stands (`payments.status`).
+    pub enum PaymentStatus {
+        /// Asked for; the provider will tell us (a signed notification).
+        Pending = "pending",
+        Succeeded = "succeeded",
+        Failed = "failed",
     }
 }
 
@@ -44,10 +46,10 @@ pub enum ProviderStatus {
 
 impl ProviderStatus {
     /// The `payments.status` a fresh row gets.
-    pub fn row_status(self) -> &'static str {
+    pub fn row_status(self) -> PaymentStatus {
         match self {
-            ProviderStatus::Confirmed => "succeeded",
-            ProviderStatus::Pending => "pending",
+            ProviderStatus::Confirmed => PaymentStatus::Succeeded,
+            ProviderStatus::Pending => PaymentStatus::Pending,
         }
     }
 }

@@ -17,20 +17,9 @@ use crate::auth::rate_limit::RateLimiter;
 use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::error::{problem_for_framework_errors, AppError};
-use crate::payments::{self, PaymentProvider};
+use crate::payments;
+use crate::state::AppState;
 use crate::{http, orders, routes};
-
-/// What every handler can reach. Nothing here is per-user: the service keeps no
-/// session state, so any number of instances can share one database.
-pub struct AppState {
-    pub pool: Pool,
-    pub settings: Arc<Settings>,
-    pub tokens: TokenKeys,
-    pub passwords: PasswordHashing,
-    pub limiter: RateLimiter,
-    /// The payment provider named by config `payments.provider`.
-    pub payments: Box<dyn PaymentProvider>,
-}
 
 pub struct Application {
     port: u16,

@@ -13,7 +13,7 @@ use crate::db;
 use crate::domain::{IdNumber, Password, Phone};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::form::{present, string, text, Form, JsonBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn client_ip(req: &HttpRequest) -> String {
     req.peer_addr()

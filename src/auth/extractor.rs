@@ -14,34 +14,26 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
+use crate::domain::{Caller, Role};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Resident,
-    Admin,
-}
+/// Any signed-in user: the extractor behind every authenticated call. It derefs to
+/// the plain [`Caller`] value that repos and rules take (`user.caller()`).
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser(Caller);
 
-impl Role {
-    pub fn parse(raw: &str) -> Option<Role> {
-        match raw {
-            "resident" => Some(Role::Resident),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
+impl AuthUser {
+    /// The plain caller value, for the layers below the handlers.
+    pub fn caller(&self) -> Caller {
+        self.0
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct AuthUser {
-    pub id: i64,
-    pub role: Role,
-}
-
-impl AuthUser {
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+impl std::ops::Deref for AuthUser {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
     }
 }
 
@@ -68,7 +60,7 @@ fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
         .parse()
         .map_err(|_| AppError::unauthorized("the access token is invalid"))?;
     let role = Role::parse(&claims.role).ok_or_else(|| AppError::unauthorized("the access token is invalid"))?;
-    Ok(Some(AuthUser { id, role }))
+    Ok(Some(AuthUser(Caller { id, role })))
 }
 
 fn required(req: &HttpRequest) -> Result<AuthUser, AppError> {

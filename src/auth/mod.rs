@@ -7,4 +7,5 @@ pub mod jwt;
 pub mod password;
 pub mod rate_limit;
 
-pub use extractor::{AdminUser, AuthUser, MaybeUser, Resident, Role};
+pub use crate::domain::Role;
+pub use extractor::{AdminUser, AuthUser, MaybeUser, Resident};

@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::form::{boolean, choice_list, integer_in, number, present, text, timestamp, Form, JsonBody};
 use crate::http::query::{QueryForm, QueryMap};
 use crate::http::{Page, PageRequest};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MAX_FEN: i64 = 100_000_000;
 const MAX_BUDGET_FEN: i64 = 1_000_000_000_000;

@@ -5,6 +5,17 @@ use diesel::prelude::*;
 
 use crate::db::schema::{campaigns, voucher_batches};
 
+crate::text_enum! {
+    /// A campaign's status. Moves: `draft → active` (publish), `active → paused`,
+    /// `paused → active`, `draft | active | paused → ended`.
+    pub enum CampaignStatus {
+        Draft = "draft",
+        Active = "active",
+        Paused = "paused",
+        Ended = "ended",
+    }
+}
+
 /// Campaign statuses as stored.
 pub const STATUSES: &[&str] = &["draft", "active", "paused", "ended"];
 

@@ -1,16 +1,22 @@
 //! Merchant categories: a fixed list (API.md). Districts, by contrast, come from
-//! config (`platform.districts`).
+//! config (`platform.districts`, see `config::PlatformSettings::districts`).
 
-pub const CATEGORIES: &[&str] = &[
-    "bookstore",
-    "cinema",
-    "performance",
-    "scenic_spot",
-    "museum",
-    "cultural_creative",
-    "heritage_craft",
-    "dining",
-    "lodging",
-    "sports",
-    "other",
-];
+crate::text_enum! {
+    /// A merchant category.
+    pub enum Category {
+        Bookstore = "bookstore",
+        Cinema = "cinema",
+        Performance = "performance",
+        ScenicSpot = "scenic_spot",
+        Museum = "museum",
+        CulturalCreative = "cultural_creative",
+        HeritageCraft = "heritage_craft",
+        Dining = "dining",
+        Lodging = "lodging",
+        Sports = "sports",
+        Other = "other",
+    }
+}
+
+/// Every category's text (kept for callers that validate a choice against a list).
+pub const CATEGORIES: &[&str] = Category::NAMES;

@@ -2,13 +2,17 @@
 //! `parse` that returns the reason it was refused, which a handler files under the
 //! field's name; nothing downstream of a handler sees an unchecked string.
 
+pub mod caller;
 pub mod category;
 mod contact_phone;
 pub mod credit_code;
 pub mod id_number;
 mod password;
 mod phone;
+pub mod vocabulary;
 
+pub use caller::{Caller, Role};
+pub use category::Category;
 pub use contact_phone::ContactPhone;
 pub use credit_code::CreditCode;
 pub use id_number::IdNumber;

@@ -13,7 +13,7 @@ use crate::domain::{ContactPhone, CreditCode, Phone};
 use crate::error::AppResult;
 use crate::http::form::{choice, present, string, text, Form, JsonBody};
 use crate::http::query::{QueryForm, QueryMap};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The configured districts, as the `choice` parsers want them.
 pub fn districts(state: &AppState) -> Vec<&str> {

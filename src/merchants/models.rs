@@ -5,6 +5,26 @@ use diesel::prelude::*;
 
 use crate::db::schema::{merchant_members, merchants};
 
+crate::text_enum! {
+    /// A merchant's review status.
+    pub enum MerchantStatus {
+        /// Applied, waiting in the review queue.
+        Pending = "pending",
+        Approved = "approved",
+        /// Final.
+        Rejected = "rejected",
+        Suspended = "suspended",
+    }
+}
+
+crate::text_enum! {
+    /// A member's role at a merchant.
+    pub enum MemberRole {
+        Owner = "owner",
+        Staff = "staff",
+    }
+}
+
 /// Merchant statuses as stored.
 pub mod status {
     pub const PENDING: &str = "pending";

@@ -12,7 +12,7 @@ use crate::error::AppResult;
 use crate::http::form::{choice, integer_in, present, text, Form, JsonBody, Patch};
 use crate::http::query::{QueryForm, QueryMap};
 use crate::merchants::handlers::districts;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const MAX_PRICE_FEN: i64 = 100_000_000;
 const MAX_STOCK: i64 = 10_000_000;

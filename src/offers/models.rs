@@ -5,6 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::offers;
 
+crate::text_enum! {
+    /// An offer's status.
+    pub enum OfferStatus {
+        Active = "active",
+        Inactive = "inactive",
+    }
+}
+
 /// Offer statuses as stored.
 pub mod status {
     pub const ACTIVE: &str = "active";

@@ -17,7 +17,7 @@ use crate::http::query::{QueryForm, QueryMap};
 use crate::http::Page;
 use crate::idempotency::{self, Claim};
 use crate::payments::{MoneyMovement, PaymentKind, ProviderAnswer};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `POST /orders` `{offer_id, quantity, voucher_id?}`
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = super::dto::CreateOrderRequest,

@@ -5,6 +5,17 @@ use diesel::prelude::*;
 
 use crate::db::schema::{orders, payments};
 
+crate::text_enum! {
+    /// An order's status, in the order of the life of an order.
+    pub enum OrderStatus {
+        PendingPayment = "pending_payment",
+        Paid = "paid",
+        Redeemed = "redeemed",
+        Cancelled = "cancelled",
+        Refunded = "refunded",
+    }
+}
+
 /// An `orders` row, in schema column order.
 #[derive(Debug, Clone, Queryable)]
 pub struct OrderRow {

@@ -429,7 +429,7 @@ fn record_payment(
             reference: &answer.reference,
             amount_fen: order.payable_fen,
             kind: kind.as_str(),
-            status: answer.status.row_status(),
+            status: answer.status.row_status().as_str(),
             created_at: now,
             confirmed_at: confirmed.then_some(now),
         })

@@ -9,7 +9,7 @@ use crate::auth::AdminUser;
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::http::query::{QueryForm, QueryMap};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::time::now;
 
 /// `GET /admin/campaigns/{id}/report`

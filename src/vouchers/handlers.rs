@@ -9,7 +9,7 @@ use crate::auth::{AuthUser, Resident};
 use crate::db;
 use crate::error::AppResult;
 use crate::http::query::{QueryForm, QueryMap};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::time::now;
 
 /// `POST /batches/{id}/claim`: residents only (administrators take no subsidy).

@@ -13,6 +13,21 @@ use diesel::prelude::*;
 use crate::db::schema::vouchers;
 use crate::db::MultiBackend;
 
+crate::text_enum! {
+    /// A voucher's effective status (`expired` once past `expires_at`, unless used or void).
+    pub enum VoucherStatus {
+        Available = "available",
+        /// Held by an unpaid order.
+        Locked = "locked",
+        /// Its order is paid or redeemed.
+        Used = "used",
+        /// Never stored: read from `expires_at` (see [`effective_status`]).
+        Expired = "expired",
+        /// Forfeited by a refund.
+        Void = "void",
+    }
+}
+
 /// Every status a client can see (and filter by).
 pub const STATUSES: &[&str] = &["available", "locked", "used", "expired", "void"];
 

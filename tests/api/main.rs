@@ -5,6 +5,7 @@ mod helpers;
 mod merchants_fixtures;
 
 mod accounts;
+mod architecture;
 mod audit;
 mod auth_tokens;
 mod campaigns;

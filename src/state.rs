@@ -1,0 +1,25 @@
+//! What every handler can reach: the shared state of one running instance.
+//!
+//! This module sits on the bottom floor (DESIGN.md, Layout): it imports no feature
+//! and nothing of the wiring, so handlers, extractors and background jobs can all
+//! depend on it while `startup` builds it. Nothing here is per-user: the service
+//! keeps no session state, so any number of instances can share one database.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::TokenKeys;
+use crate::auth::password::PasswordHashing;
+use crate::auth::rate_limit::RateLimiter;
+use crate::config::Settings;
+use crate::db::Pool;
+use crate::payments::PaymentProvider;
+
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    pub tokens: TokenKeys,
+    pub passwords: PasswordHashing,
+    pub limiter: RateLimiter,
+    /// The payment provider named by config `payments.provider`.
+    pub payments: Box<dyn PaymentProvider>,
+}
