@@ -81,7 +81,16 @@ pub struct LogSettings {
 #[serde(deny_unknown_fields)]
 pub struct PlatformSettings {
     pub timezone: String,
+    /// The districts merchants sit in and campaigns may be limited to (checked
+    /// non-empty at start-up); the one list every handler validates against.
     pub districts: Vec<String>,
+}
+
+impl PlatformSettings {
+    /// The configured districts, as the `choice` parsers want them.
+    pub fn districts(&self) -> Vec<&str> {
+        self.districts.iter().map(String::as_str).collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -41,21 +41,6 @@ macro_rules! string_enum_schema {
 }
 
 string_enum_schema!(
-    /// A merchant category.
-    Category,
-    crate::domain::category::CATEGORIES
-);
-string_enum_schema!(
-    /// A merchant's review status.
-    MerchantStatus,
-    crate::merchants::models::status::ALL
-);
-string_enum_schema!(
-    /// An offer's status.
-    OfferStatus,
-    crate::offers::models::status::ALL
-);
-string_enum_schema!(
     /// A campaign's status.
     CampaignStatus,
     crate::campaigns::models::STATUSES
@@ -70,27 +55,6 @@ string_enum_schema!(
     OrderStatus,
     crate::orders::repo::STATUSES
 );
-string_enum_schema!(
-    /// What an audit row is about.
-    AuditTarget,
-    crate::audit::Target::ALL
-);
-
-/// A district of the platform. Districts come from the config
-/// (`platform.districts`), so the served document lists them at start-up
-/// ([`document_for`]).
-pub struct District;
-
-impl utoipa::PartialSchema for District {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some("A district of the platform (config `platform.districts`)."))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for District {}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -121,7 +85,7 @@ impl utoipa::ToSchema for District {}
         crate::merchants::handlers::reject,
         crate::merchants::handlers::suspend,
         crate::merchants::handlers::reinstate,
-        crate::audit::list_handler,
+        crate::audit::handlers::list,
         crate::offers::handlers::create,
         crate::offers::handlers::list,
         crate::offers::handlers::show,
@@ -165,7 +129,8 @@ impl utoipa::ToSchema for District {}
 )]
 pub struct ApiDoc;
 
-/// The document, built once, with the `District` schema open (any string).
+/// The document, built once, with the `District` schema (`domain::District`) open
+/// (any string).
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
     DOC.get_or_init(ApiDoc::openapi)
@@ -178,7 +143,7 @@ pub fn document_for(districts: &[String]) -> utoipa::openapi::OpenApi {
     let schema = ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(districts.iter().map(String::as_str)))
-        .description(Some("A district of the platform (config `platform.districts`)."))
+        .description(Some(crate::domain::district::DESCRIPTION))
         .build();
     doc.components
         .get_or_insert_with(Default::default)

@@ -33,7 +33,7 @@ fn leverage(value: &Value) -> Result<f64, String> {
     responses((status = 201, description = "The campaign, `status: draft`", body = CampaignDto),
               (status = 403, description = "forbidden: administrators only")))]
 pub async fn create(state: web::Data<AppState>, admin: AdminUser, body: JsonBody) -> AppResult<HttpResponse> {
-    let districts: Vec<&str> = state.settings.platform.districts.iter().map(String::as_str).collect();
+    let districts = state.settings.platform.districts();
     let mut form = Form::new(body)?;
     let name = form.required("name", |v| text(v, 1, 100));
     let description = form.optional("description", |v| text(v, 0, 2000));

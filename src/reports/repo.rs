@@ -361,9 +361,9 @@ pub fn settlements(
 pub fn overview(conn: &mut DbConnection) -> Result<Overview, AppError> {
     let users: i64 = users::table.count().get_result(conn)?;
     // One grouped count; every status is listed, with 0 where no merchant has it.
-    let mut merchants_by_status: BTreeMap<String, i64> = ["pending", "approved", "rejected", "suspended"]
-        .into_iter()
-        .map(|status| (status.to_owned(), 0))
+    let mut merchants_by_status: BTreeMap<String, i64> = crate::merchants::models::MerchantStatus::ALL
+        .iter()
+        .map(|status| (status.as_str().to_owned(), 0))
         .collect();
     let counted: Vec<(String, i64)> = merchants::table
         .group_by(merchants::status)

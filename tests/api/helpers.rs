@@ -288,7 +288,7 @@ impl TestApp {
         let hash = hashing.hash_blocking(PASSWORD).expect("hash");
         let mut conn = self.db();
         let user =
-            wenlv::accounts::repo::create_user(&mut conn, &phone, &hash, "管理员", "admin").expect("admin created");
+            wenlv::accounts::repo::create_user(&mut conn, &phone, &hash, "管理员", wenlv::domain::Role::Admin).expect("admin created");
         self.signed_in(&phone, user.id).await
     }
 }
