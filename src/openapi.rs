@@ -56,11 +56,6 @@ string_enum_schema!(
     crate::offers::models::status::ALL
 );
 string_enum_schema!(
-    /// A campaign's status.
-    CampaignStatus,
-    crate::campaigns::models::STATUSES
-);
-string_enum_schema!(
     /// A voucher's effective status (`expired` once past `expires_at`, unless used or void).
     VoucherStatus,
     crate::vouchers::status::STATUSES
@@ -76,21 +71,8 @@ string_enum_schema!(
     crate::audit::Target::ALL
 );
 
-/// A district of the platform. Districts come from the config
-/// (`platform.districts`), so the served document lists them at start-up
-/// ([`document_for`]).
-pub struct District;
-
-impl utoipa::PartialSchema for District {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some("A district of the platform (config `platform.districts`)."))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for District {}
+/// Kept here for DTOs not yet pointed at `crate::domain::District`.
+pub use crate::domain::District;
 
 #[derive(OpenApi)]
 #[openapi(
