@@ -41,11 +41,6 @@ macro_rules! string_enum_schema {
 }
 
 string_enum_schema!(
-    /// A campaign's status.
-    CampaignStatus,
-    crate::campaigns::models::STATUSES
-);
-string_enum_schema!(
     /// A voucher's effective status (`expired` once past `expires_at`, unless used or void).
     VoucherStatus,
     crate::vouchers::status::STATUSES

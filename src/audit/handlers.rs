@@ -13,8 +13,7 @@ use crate::state::AppState;
 
 /// `GET /admin/audit-log?target_type=&target_id=`
 #[utoipa::path(get, path = "/api/v1/admin/audit-log", tag = "audit", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
+    params(crate::http::PageParams,
            ("target_type" = Option<AuditTarget>, Query, description = "Only rows about this kind of object"),
            ("target_id" = Option<i64>, Query, description = "Only rows about this object id")),
     responses((status = 200, description = "Audit rows, newest first", body = crate::http::Page<AuditDto>),

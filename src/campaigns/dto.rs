@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::models::{split_list, BatchRow, CampaignRow};
+use super::models::{split_list, BatchRow, CampaignRow, CampaignStatus};
 use crate::time::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,8 +46,7 @@ pub struct CampaignDto {
     pub id: i64,
     pub name: String,
     pub description: String,
-    #[schema(value_type = crate::openapi::CampaignStatus)]
-    pub status: String,
+    pub status: CampaignStatus,
     pub budget_fen: i64,
     /// The face value of its batches, reserved from the budget.
     pub reserved_fen: i64,

@@ -45,8 +45,7 @@ pub async fn apply(state: web::Data<AppState>, user: AuthUser, body: JsonBody) -
 
 /// `GET /merchants?category=&district=&q=`
 #[utoipa::path(get, path = "/api/v1/merchants", tag = "merchants",
-    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
+    params(crate::http::PageParams,
            ("category" = Option<Category>, Query, description = "Only this category"),
            ("district" = Option<District>, Query, description = "Only this district"),
            ("q" = Option<String>, Query, max_length = 100, pattern = "^[^\\x00]*$", description = "Case-insensitive substring of the name (trimmed; empty means none)")),
@@ -79,8 +78,7 @@ pub async fn show(state: web::Data<AppState>, user: MaybeUser, path: web::Path<i
 /// `GET /admin/merchants?status=`: the pending queue oldest first, every other view
 /// newest first (see [`repo::admin_list_oldest_first`]).
 #[utoipa::path(get, path = "/api/v1/admin/merchants", tag = "merchants", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
+    params(crate::http::PageParams,
            ("status" = Option<MerchantStatus>, Query, description = "Only this status; `pending` is the review queue, oldest first")),
     responses((status = 200, description = "Merchants, newest first (the pending queue oldest first)", body = crate::http::Page<MerchantDto>),
               (status = 403, description = "forbidden: administrators only")))]

@@ -101,8 +101,7 @@ pub async fn patch(
 
 /// `GET /offers?category=&district=&merchant_id=&q=`
 #[utoipa::path(get, path = "/api/v1/offers", tag = "offers",
-    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
+    params(crate::http::PageParams,
            ("category" = Option<Category>, Query, description = "Only merchants of this category"),
            ("district" = Option<District>, Query, description = "Only merchants in this district"),
            ("merchant_id" = Option<i64>, Query, description = "Only this merchant's offers"),

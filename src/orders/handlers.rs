@@ -21,7 +21,7 @@ use crate::state::AppState;
 
 /// `POST /orders` `{offer_id, quantity, voucher_id?}`
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = super::dto::CreateOrderRequest,
-    security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 100, pattern = "^[\\x20-\\x7E]+$", description = "1-100 printable ASCII characters, scoped to the caller, the method and the path; a repeat with an equal body replays the first answer (kept at least 24 hours)")),
+    security(("bearer" = [])), params(crate::http::IdempotencyKeyHeader),
     responses((status = 201, description = "The order, pending payment: stock taken, voucher locked", body = OrderDto),
               (status = 403, description = "forbidden: administrators take no subsidy"),
               (status = 404, description = "not_found: no such offer, or not visible to the caller"),
@@ -138,7 +138,7 @@ async fn move_money(
 
 /// `POST /orders/{id}/pay`
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 100, pattern = "^[\\x20-\\x7E]+$", description = "1-100 printable ASCII characters, scoped to the caller, the method and the path; a repeat with an equal body replays the first answer (kept at least 24 hours)")),
+    params(("id" = i64, Path, description = "Order id"), crate::http::IdempotencyKeyHeader),
     responses((status = 200, description = "The paid order with its redemption code; the voucher is used", body = OrderDto),
               (status = 409, description = "invalid_state: the order is not pending payment; idempotency_key_in_use"),
               (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
@@ -165,7 +165,7 @@ pub async fn cancel(state: web::Data<AppState>, user: AuthUser, path: web::Path<
 
 /// `POST /orders/{id}/refund`
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 100, pattern = "^[\\x20-\\x7E]+$", description = "1-100 printable ASCII characters, scoped to the caller, the method and the path; a repeat with an equal body replays the first answer (kept at least 24 hours)")),
+    params(("id" = i64, Path, description = "Order id"), crate::http::IdempotencyKeyHeader),
     responses((status = 200, description = "The refunded order: stock back; the voucher back or void per the campaign", body = OrderDto),
               (status = 409, description = "invalid_state: the order is not paid; idempotency_key_in_use"),
               (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
@@ -243,8 +243,7 @@ async fn list(
 /// `GET /me/orders?status=`
 #[utoipa::path(get, path = "/api/v1/me/orders", tag = "orders", security(("bearer" = [])),
     params(("status" = Option<crate::openapi::OrderStatus>, Query, description = "Only this status"),
-           ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)")),
+           crate::http::PageParams),
     responses((status = 200, description = "The caller's orders, newest first", body = crate::http::Page<OrderDto>)))]
 pub async fn my_orders(state: web::Data<AppState>, user: AuthUser, query: QueryMap) -> AppResult<HttpResponse> {
     list(&state, user.id, OrderOwner::User(user.id), query, None).await
@@ -254,8 +253,7 @@ pub async fn my_orders(state: web::Data<AppState>, user: AuthUser, query: QueryM
 #[utoipa::path(get, path = "/api/v1/merchants/{id}/orders", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Merchant id"),
            ("status" = Option<crate::openapi::OrderStatus>, Query, description = "Only this status"),
-           ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)")),
+           crate::http::PageParams),
     responses((status = 200, description = "The merchant's orders, newest first", body = crate::http::Page<OrderDto>),
               (status = 403, description = "forbidden: not a member of this (approved) merchant")))]
 pub async fn merchant_orders(

@@ -28,8 +28,7 @@ pub async fn claim(state: web::Data<AppState>, resident: Resident, id: web::Path
 
 /// `GET /me/vouchers?status=`: the caller's vouchers by effective status.
 #[utoipa::path(get, path = "/api/v1/me/vouchers", tag = "vouchers", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
+    params(crate::http::PageParams,
            ("status" = Option<crate::openapi::VoucherStatus>, Query, description = "Only vouchers that read this status now")),
     responses((status = 200, description = "The caller's vouchers, newest first", body = crate::http::Page<VoucherDto>)))]
 pub async fn mine(state: web::Data<AppState>, user: AuthUser, query: QueryMap) -> AppResult<HttpResponse> {

@@ -129,8 +129,12 @@ fn repos_know_nothing_of_http() {
     );
 }
 
-/// text → the enums that declare it, from every `text_enum!` of a vocabulary type.
-fn vocabulary(sources: &[(String, String)]) -> (BTreeMap<String, Vec<String>>, Vec<(String, usize, usize)>) {
+/// Where a `text_enum!` stands: (file, first line, last line).
+type Declaration = (String, usize, usize);
+
+/// text → the enums that declare it, from every `text_enum!` of a vocabulary type,
+/// and where every declaration stands.
+fn vocabulary(sources: &[(String, String)]) -> (BTreeMap<String, Vec<String>>, Vec<Declaration>) {
     let mut words: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // (file, first line, last line) of each declaration, where literals belong.
     let mut declarations = Vec::new();
