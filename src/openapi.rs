@@ -66,11 +66,6 @@ string_enum_schema!(
     crate::vouchers::status::STATUSES
 );
 string_enum_schema!(
-    /// An order's status.
-    OrderStatus,
-    crate::orders::repo::STATUSES
-);
-string_enum_schema!(
     /// What an audit row is about.
     AuditTarget,
     crate::audit::Target::ALL

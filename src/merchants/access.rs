@@ -8,9 +8,9 @@
 use diesel::prelude::*;
 
 use super::models::{role, status, MerchantRow};
-use crate::auth::AuthUser;
 use crate::db::schema::{merchant_members, merchants};
 use crate::db::DbConnection;
+use crate::domain::Caller;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,9 +51,10 @@ impl Relation {
     }
 }
 
-/// The caller's relation to merchant `merchant_id` (which need not exist).
-pub fn relation(conn: &mut DbConnection, merchant_id: i64, user: Option<AuthUser>) -> QueryResult<Relation> {
-    let Some(user) = user else {
+/// The caller's relation to merchant `merchant_id` (which need not exist). The
+/// caller is a plain `Caller` (or anything that is one).
+pub fn relation(conn: &mut DbConnection, merchant_id: i64, user: Option<impl Into<Caller>>) -> QueryResult<Relation> {
+    let Some(user) = user.map(Into::<Caller>::into) else {
         return Ok(Relation::Stranger);
     };
     if user.is_admin() {
@@ -81,7 +82,7 @@ pub fn can_see(relation: Relation, merchant_status: &str) -> bool {
 pub fn visible_merchant(
     conn: &mut DbConnection,
     merchant_id: i64,
-    user: Option<AuthUser>,
+    user: Option<impl Into<Caller>>,
 ) -> AppResult<(MerchantRow, Relation)> {
     let merchant: MerchantRow = merchants::table
         .find(merchant_id)
