@@ -95,8 +95,11 @@ impl Claim {
 pub struct Completion<T> {
     claim: Claim,
     status: StatusCode,
-    render: Box<dyn Fn(&T) -> AppResult<String> + Send>,
+    render: Render<T>,
 }
+
+/// Builds the JSON body of a stored answer from the changed row.
+type Render<T> = Box<dyn Fn(&T) -> AppResult<String> + Send>;
 
 impl<T> Completion<T> {
     /// Stores the answer for `row`. Call it inside the write transaction that made

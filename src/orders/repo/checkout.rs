@@ -152,10 +152,7 @@ pub fn create(
         let now = now();
         let offer = offer_for_sale(c, offer_id)?.ok_or_else(AppError::not_found)?;
         // Only residents buy (handlers refuse admins), so the relation is member or stranger.
-        let buyer = Caller {
-            id: user_id,
-            role: crate::domain::Role::Resident,
-        };
+        let buyer = Caller::resident(user_id);
         let member = access::relation(c, offer.merchant_id, Some(buyer))?.is_member();
         if !offer.ever_public() && !member {
             return Err(AppError::not_found());
