@@ -45,12 +45,6 @@ string_enum_schema!(
     VoucherStatus,
     crate::vouchers::status::STATUSES
 );
-string_enum_schema!(
-    /// An order's status.
-    OrderStatus,
-    crate::orders::repo::STATUSES
-);
-
 #[derive(OpenApi)]
 #[openapi(
     info(

@@ -44,8 +44,9 @@ pub fn effective_status(stored: &str, expires_at: NaiveDateTime, now: NaiveDateT
 }
 
 /// Whether a voucher can be spent at `now`: stored `available` and not yet expired.
-pub fn is_spendable(stored: &str, expires_at: NaiveDateTime, now: NaiveDateTime) -> bool {
-    effective_status(stored, expires_at, now) == "available"
+/// The orders feature asks this before it locks a voucher.
+pub fn is_spendable(stored: VoucherStatus, expires_at: NaiveDateTime, now: NaiveDateTime) -> bool {
+    effective_status(stored.as_str(), expires_at, now) == VoucherStatus::Available.as_str()
 }
 
 /// Restricts a vouchers query to those whose effective status at `now` is `status`
@@ -84,7 +85,7 @@ mod tests {
         assert_eq!(effective_status("void", past, now), "void");
         assert_eq!(effective_status("available", future, now), "available");
         assert_eq!(effective_status("locked", future, now), "locked");
-        assert!(is_spendable("available", future, now));
-        assert!(!is_spendable("available", past, now));
+        assert!(is_spendable(VoucherStatus::Available, future, now));
+        assert!(!is_spendable(VoucherStatus::Available, past, now));
     }
 }
