@@ -61,11 +61,6 @@ string_enum_schema!(
     crate::campaigns::models::STATUSES
 );
 string_enum_schema!(
-    /// A voucher's effective status (`expired` once past `expires_at`, unless used or void).
-    VoucherStatus,
-    crate::vouchers::status::STATUSES
-);
-string_enum_schema!(
     /// An order's status.
     OrderStatus,
     crate::orders::repo::STATUSES

@@ -18,6 +18,7 @@ use super::dto::{Breakdown, BreakdownKey, CampaignReport, Overview, SettlementRo
 use crate::db::schema::{campaigns, merchants, orders, users, voucher_batches, vouchers};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::vouchers::status::{filter_by_status, VoucherStatus};
 
 #[derive(QueryableByName)]
 struct KeyedSums {
@@ -283,18 +284,16 @@ fn voucher_counts(
     // Expiry goes by the one rule in `vouchers::status` (a locked voucher past its
     // expires_at reads expired too); the index on (campaign_id, status, expires_at)
     // answers each count without touching the table.
-    let mut count = |status: &str| -> QueryResult<i64> {
+    let mut count = |status: VoucherStatus| -> QueryResult<i64> {
         let query = vouchers::table
             .filter(vouchers::campaign_id.eq(campaign_id))
             .into_boxed();
-        crate::vouchers::status::filter_by_status(query, status, now)
-            .count()
-            .get_result(conn)
+        filter_by_status(query, status, now).count().get_result(conn)
     };
-    let available = count("available")?;
-    let locked = count("locked")?;
-    let expired = count("expired")?;
-    let void = count("void")?;
+    let available = count(VoucherStatus::Available)?;
+    let locked = count(VoucherStatus::Locked)?;
+    let expired = count(VoucherStatus::Expired)?;
+    let void = count(VoucherStatus::Void)?;
     Ok(VoucherCounts {
         issued,
         claimed,
