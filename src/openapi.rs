@@ -18,33 +18,6 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Code;
 
-/// A string schema listing `values`, named after the type: one source for the
-/// values (the consts the handlers validate against), so the spec cannot drift.
-macro_rules! string_enum_schema {
-    ($(#[doc = $doc:literal])* $name:ident, $values:expr) => {
-        $(#[doc = $doc])*
-        pub struct $name;
-
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> RefOr<Schema> {
-                let doc: &[&str] = &[$($doc.trim()),*];
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some($values.iter().copied()))
-                    .description(Some(doc.join(" ")))
-                    .into()
-            }
-        }
-
-        impl utoipa::ToSchema for $name {}
-    };
-}
-
-string_enum_schema!(
-    /// A voucher's effective status (`expired` once past `expires_at`, unless used or void).
-    VoucherStatus,
-    crate::vouchers::status::STATUSES
-);
 #[derive(OpenApi)]
 #[openapi(
     info(

@@ -22,7 +22,7 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::merchants::models::MerchantStatus;
 use crate::orders::models::OrderStatus;
-use crate::vouchers::status::VoucherStatus;
+use crate::vouchers::status::{filter_by_status, VoucherStatus};
 
 #[derive(QueryableByName)]
 struct KeyedSums {
@@ -292,9 +292,7 @@ fn voucher_counts(
         let query = vouchers::table
             .filter(vouchers::campaign_id.eq(campaign_id))
             .into_boxed();
-        crate::vouchers::status::filter_by_status(query, status.as_str(), now)
-            .count()
-            .get_result(conn)
+        filter_by_status(query, status, now).count().get_result(conn)
     };
     let available = count(VoucherStatus::Available)?;
     let locked = count(VoucherStatus::Locked)?;
