@@ -21,6 +21,7 @@ mod order_fixtures;
 
 mod support;
 
+mod pool;
 mod sqlite;
 
 /// One fault test at a time (each runs its own servers and storms).
