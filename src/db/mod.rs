@@ -187,7 +187,11 @@ where
         let asked = std::time::Instant::now();
         let checkout = pool.get();
         crate::metrics::pool_checkout(asked.elapsed(), checkout.is_err());
-        let mut conn = checkout.map_err(|e| unavailable::error(unavailable::classify_checkout(&e), &e))?;
+        let mut conn = checkout.map_err(|e| {
+            let state = pool.state();
+            let cause = unavailable::classify_checkout(&e, state.connections, state.idle_connections, pool.max_size());
+            unavailable::error(cause, &e)
+        })?;
         let result = f(&mut conn);
         if matches!(&result, Err(e) if e.code() == Code::ServiceUnavailable) {
             drop_if_dead(&mut conn);

@@ -117,16 +117,22 @@ fn classify_message(message: &str) -> Option<Cause> {
     }
 }
 
-/// A pool checkout that timed out: r2d2 appends the last connection error when it
-/// could not open one (the database is unreachable), and none when every pooled
-/// connection was simply in use.
-pub fn classify_checkout(error: &r2d2::Error) -> Cause {
-    let text = error.to_string();
-    match text.split_once(": ") {
-        Some((_, last_error)) => classify_message(last_error)
-            .filter(|cause| *cause == Cause::ShuttingDown)
-            .unwrap_or(Cause::Unreachable),
-        None => Cause::PoolTimeout,
+/// A pool checkout that timed out, given the pool's state at that moment: every
+/// connection open and in use is a pool run dry (overload); fewer open than the
+/// pool may hold means the pool could not open more (the database is unreachable,
+/// or refuses connections while it starts or stops: r2d2 then often appends the
+/// last connection error).
+pub fn classify_checkout(error: &r2d2::Error, open: u32, idle: u32, max_size: u32) -> Cause {
+    let last_error = error.to_string();
+    if let Some((_, last_error)) = last_error.split_once(": ") {
+        if classify_message(last_error) == Some(Cause::ShuttingDown) {
+            return Cause::ShuttingDown;
+        }
+    }
+    if open >= max_size && idle == 0 {
+        Cause::PoolTimeout
+    } else {
+        Cause::Unreachable
     }
 }
 
@@ -191,6 +197,19 @@ mod tests {
         for (error, cause) in cases {
             assert_eq!(classify(&error), Some(cause), "{error:?}");
         }
+    }
+
+    #[test]
+    fn a_checkout_timeout_is_overload_only_when_the_pool_is_full_and_busy() {
+        let pool = r2d2::Pool::builder()
+            .max_size(1)
+            .min_idle(Some(0))
+            .connection_timeout(std::time::Duration::from_millis(1))
+            .build_unchecked(crate::db::ConnectionManager::new("/proc/wenlv-none/x.db", 1));
+        let error = pool.get().map(|_| ()).expect_err("no connection");
+        assert_eq!(classify_checkout(&error, 4, 0, 4), Cause::PoolTimeout);
+        assert_eq!(classify_checkout(&error, 0, 0, 4), Cause::Unreachable);
+        assert_eq!(classify_checkout(&error, 2, 0, 4), Cause::Unreachable);
     }
 
     #[test]
