@@ -21,6 +21,7 @@ mod order_fixtures;
 
 mod support;
 
+mod database;
 mod pool;
 mod sqlite;
 
