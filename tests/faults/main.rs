@@ -23,6 +23,7 @@ mod support;
 
 mod database;
 mod pool;
+mod rolling;
 mod sqlite;
 
 /// One fault test at a time (each runs its own servers and storms).
