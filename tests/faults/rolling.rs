@@ -34,7 +34,7 @@ async fn a_rolling_restart_behind_haproxy_drops_nothing() {
     ];
     let log = |name: &str| dir.path().join(format!("{name}.log"));
     let ports = [free_port(), free_port()];
-    let mut instances = vec![
+    let mut instances = [
         Instance::start(&url, ports[0], &log("a"), &env).await,
         Instance::start(&url, ports[1], &log("b"), &env).await,
     ];
