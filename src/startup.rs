@@ -59,6 +59,13 @@ impl Shutdown {
         tracing::info!("shutting down: no longer accepting, finishing requests in flight");
         self.server.stop(true).await;
     }
+
+    /// Stops at once: connections are closed, requests in flight are cut off (their
+    /// transactions roll back). For an operator who signals a second time.
+    pub async fn now(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.server.stop(false).await;
+    }
 }
 
 impl Application {
@@ -134,13 +141,18 @@ impl Application {
         result
     }
 
-    /// `main`'s way to serve: until SIGTERM or SIGINT, then a graceful shutdown.
+    /// `main`'s way to serve: until SIGTERM or SIGINT, then a graceful shutdown; a
+    /// second signal during it stops at once.
     pub async fn run_until_signalled(self) -> std::io::Result<()> {
         let shutdown = self.shutdown();
         tokio::spawn(async move {
             let signal = wait_for_signal().await;
             tracing::info!(signal, "shutdown requested");
-            shutdown.begin().await;
+            let graceful = shutdown.clone();
+            tokio::spawn(async move { graceful.begin().await });
+            let again = wait_for_signal().await;
+            tracing::warn!(signal = again, "second signal: stopping now");
+            shutdown.now().await;
         });
         self.run_until_stopped().await
     }
