@@ -30,6 +30,12 @@ pub struct ServerSettings {
     pub port: u16,
     /// 0 means one worker per core.
     pub workers: usize,
+    /// Graceful shutdown: how long requests in flight may take to finish after
+    /// SIGTERM before their connections are closed.
+    pub shutdown_timeout_seconds: u64,
+    /// Graceful shutdown: how long `/readyz` answers 503 while the server still
+    /// accepts, so a load balancer's health check takes the instance out first.
+    pub shutdown_drain_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

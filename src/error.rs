@@ -179,7 +179,11 @@ impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         match error {
             diesel::result::Error::NotFound => AppError::not_found(),
-            other => AppError::Internal(other.into()),
+            // "The database is not there" is a 503 the client may retry, not our bug.
+            other => match crate::db::unavailable::classify(&other) {
+                Some(cause) => crate::db::unavailable::error(cause, &other),
+                None => AppError::Internal(other.into()),
+            },
         }
     }
 }
@@ -215,6 +219,13 @@ fn problem_response(code: Code, detail: &str, errors: Option<&FieldErrors>) -> H
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    // Every 503 is "not now": tell the client when to try again.
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::db::unavailable::RETRY_AFTER_SECONDS),
+        );
     }
     response
 }

@@ -43,13 +43,21 @@ pub fn sweep_once(conn: &mut DbConnection) -> AppResult<usize> {
     Ok(cancelled)
 }
 
-/// Sweeps every `interval` until the task is dropped. A failed pass is logged and
-/// the next one tries again.
-pub async fn run_forever(pool: Pool, interval: Duration) {
+/// Sweeps every `interval` until `stop` turns true (or the task is dropped). A
+/// failed pass is logged and the next one tries again. Stopping waits for the pass
+/// in progress, so shutdown never leaves one half done (each cancellation is its
+/// own transaction, so even a kill would not).
+pub async fn run_forever(pool: Pool, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
         let pool = pool.clone();
         let pass = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
             let mut conn = pool.get()?;

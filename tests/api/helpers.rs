@@ -23,7 +23,12 @@ pub const PASSWORD: &str = "correct-horse-42";
 
 pub enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { server_url: String, name: String },
+    Postgres {
+        server_url: String,
+        name: String,
+    },
+    /// A database the test made and cleans up itself (a private cluster, …).
+    External,
 }
 
 impl Drop for TestDb {
@@ -159,6 +164,27 @@ impl TestApp {
             settings,
             phone_counter: AtomicU64::new(0),
             _db: db,
+        }
+    }
+
+    /// Spawns on a database the test made itself (`database_url`), with settings
+    /// changed by `customize`; the test owns the database's lifetime.
+    pub async fn spawn_on(database_url: &str, customize: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = test_settings();
+        settings.database.url = database_url.to_owned();
+        customize(&mut settings);
+        let app = Application::build(settings.clone()).expect("application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .expect("client"),
+            settings,
+            phone_counter: AtomicU64::new(0),
+            _db: TestDb::External,
         }
     }
 
