@@ -15,6 +15,8 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+pub mod i18n;
+
 /// Field name → messages, as the `errors` member of a validation problem.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 

@@ -190,6 +190,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .app_data(http::path_config())
             .app_data(http::query_config())
             .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
+            .wrap(actix_web::middleware::from_fn(crate::error::i18n::localize))
             .wrap(actix_web::middleware::from_fn(crate::metrics::track))
             .wrap(TracingLogger::default())
             .configure(routes::root)
