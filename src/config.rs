@@ -21,6 +21,7 @@ pub struct Settings {
     pub orders: OrderSettings,
     pub idempotency: IdempotencySettings,
     pub payments: PaymentSettings,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +118,27 @@ pub struct IdempotencySettings {
 #[serde(deny_unknown_fields)]
 pub struct PaymentSettings {
     pub provider: String,
+}
+
+/// Merchants' webhooks: who may be called, and the sender's clock.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Accept `http://` URLs to a loopback host (development and tests).
+    pub allow_http_loopback: bool,
+    /// How often each instance's sender looks for due deliveries (0 runs none).
+    pub poll_interval_ms: u64,
+    /// Deliveries one instance claims per pass.
+    pub batch: i64,
+    /// Time allowed for one POST, connection included.
+    pub timeout_ms: u64,
+    /// How long a claimed delivery is this instance's before another may take it over.
+    pub lease_ms: i64,
+    /// The first retry's delay; each next one doubles, up to `retry_max_ms`.
+    pub retry_initial_ms: i64,
+    pub retry_max_ms: i64,
+    /// After this long since the event, a failed delivery is given up.
+    pub retry_window_seconds: i64,
 }
 
 /// The environment name from `WENLV_ENV` (`development` when unset).

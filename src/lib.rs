@@ -36,3 +36,4 @@ pub mod state;
 pub mod telemetry;
 pub mod time;
 pub mod vouchers;
+pub mod webhooks;

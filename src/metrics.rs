@@ -94,6 +94,12 @@ pub fn order_transition(to: &'static str) {
     metrics::counter!("order_transitions_total", "to" => to).increment(1);
 }
 
+/// A webhook POST was answered with a 2xx (`ok`) or not.
+pub fn webhook_attempt(acknowledged: bool) {
+    let outcome = if acknowledged { "ok" } else { "failed" };
+    metrics::counter!("webhook_attempts_total", "outcome" => outcome).increment(1);
+}
+
 /// A login or registration attempt was refused by the rate limiter.
 pub fn rate_limited(what: &'static str) {
     metrics::counter!("rate_limited_total", "endpoint" => what).increment(1);

@@ -7,7 +7,7 @@
 
 use actix_web::web;
 
-use crate::{accounts, audit, campaigns, dashboard, health, merchants, metrics, offers, orders, reports, vouchers};
+use crate::{accounts, audit, campaigns, dashboard, health, merchants, metrics, offers, orders, reports, vouchers, webhooks};
 
 macro_rules! route_table {
     ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
@@ -53,6 +53,10 @@ route_table!(api, API_ROUTES, {
     "/me/orders" => { get: orders::handlers::my_orders },
     "/merchants/{id}/orders" => { get: orders::handlers::merchant_orders },
     "/merchants/{id}/redemptions" => { post: orders::handlers::redeem },
+    // --- webhooks
+    "/merchants/{id}/webhooks" => { post: webhooks::handlers::create, get: webhooks::handlers::list },
+    "/merchants/{id}/webhooks/{webhook_id}" => { delete: webhooks::handlers::delete },
+    "/merchants/{id}/webhooks/{webhook_id}/deliveries" => { get: webhooks::handlers::deliveries },
     // --- merchants
     "/merchants" => { post: merchants::handlers::apply, get: merchants::handlers::list },
     "/merchants/{id}" => { get: merchants::handlers::show },

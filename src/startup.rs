@@ -32,6 +32,8 @@ pub struct Application {
     server: Server,
     pool: Pool,
     sweep_interval: Duration,
+    webhooks: crate::config::WebhookSettings,
+    webhook_client: reqwest::Client,
     shutting_down: Arc<AtomicBool>,
     drain: Duration,
 }
@@ -84,6 +86,8 @@ impl Application {
         let sweep_interval = Duration::from_secs(settings.orders.sweep_interval_seconds);
         let drain = Duration::from_millis(settings.server.shutdown_drain_ms);
         let shutting_down = Arc::new(AtomicBool::new(false));
+        let webhooks = settings.webhooks.clone();
+        let webhook_client = crate::webhooks::sender::client(&webhooks)?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
@@ -101,6 +105,8 @@ impl Application {
             server,
             pool,
             sweep_interval,
+            webhooks,
+            webhook_client,
             shutting_down,
             drain,
         })
@@ -131,8 +137,22 @@ impl Application {
                 stop,
             ))
         });
+        let webhooks = &self.webhooks;
+        let sender = (webhooks.poll_interval_ms > 0).then(|| {
+            tokio::spawn(crate::webhooks::sender::run_forever(
+                self.pool.clone(),
+                webhooks.clone(),
+                self.webhook_client.clone(),
+                stop_sweeper.subscribe(),
+            ))
+        });
         let result = self.server.await;
         let _ = stop_sweeper.send(true);
+        if let Some(sender) = sender {
+            if let Err(error) = sender.await {
+                tracing::warn!(error = %error, "webhook sender task failed");
+            }
+        }
         if let Some(sweeper) = sweeper {
             if let Err(error) = sweeper.await {
                 tracing::warn!(error = %error, "sweeper task failed");

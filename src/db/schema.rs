@@ -201,6 +201,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        merchant_id -> BigInt,
+        url -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_events (id) {
+        id -> BigInt,
+        public_id -> Text,
+        merchant_id -> BigInt,
+        event_type -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        webhook_id -> BigInt,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> BigInt,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(merchant_members -> merchants (merchant_id));
 diesel::joinable!(merchant_members -> users (user_id));
@@ -212,6 +261,10 @@ diesel::joinable!(orders -> merchants (merchant_id));
 diesel::joinable!(orders -> offers (offer_id));
 diesel::joinable!(payments -> orders (order_id));
 diesel::joinable!(merchant_day_stats -> merchants (merchant_id));
+diesel::joinable!(webhooks -> merchants (merchant_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhook_events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -227,4 +280,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     idempotency_keys,
     merchant_day_stats,
+    webhooks,
+    webhook_events,
+    webhook_deliveries,
+    webhook_attempts,
 );

@@ -118,7 +118,8 @@ const TEXTS_ZH: &[(&str, &str)] = &[
     ("must not be after the campaign's ends_at", "不能晚于活动的 ends_at"),
     ("must not be before from", "不能早于 from"),
     ("must be https, or http to a loopback host", "必须是 https 地址（或允许时的本机 http 地址）"),
-    ("must be an https URL", "必须是 https 地址"),
+    ("must be 1 to 2000 characters", "必须是 1 到 2000 个字符"),
+    ("must be an absolute URL", "必须是完整的网址"),
     // Signing in and accounts.
     ("sign in first", "请先登录"),
     ("expected 'Authorization: Bearer <token>'", "需要 “Authorization: Bearer <令牌>” 请求头"),

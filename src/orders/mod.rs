@@ -19,6 +19,7 @@
 //!   back whatever they did before finding out.
 
 pub mod dto;
+pub mod events;
 pub mod handlers;
 pub mod models;
 pub mod repo;

@@ -27,3 +27,4 @@ mod report_figures;
 mod reports;
 mod sweeper;
 mod vouchers;
+mod webhooks;

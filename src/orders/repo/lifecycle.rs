@@ -16,11 +16,13 @@ use crate::db::{write_tx, DbConnection};
 use crate::domain::Caller;
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Completion;
+use crate::orders::events;
 use crate::orders::models::{OrderRow, OrderStatus};
 use crate::payments::{PaymentKind, ProviderAnswer};
 use crate::reports::rollup;
 use crate::time::now;
 use crate::vouchers::status::VoucherStatus;
+use crate::webhooks::models::EventType;
 
 /// Puts an order's quantity back (offers with unlimited stock have nothing to return).
 fn give_back_stock(conn: &mut DbConnection, order: &OrderRow) -> QueryResult<()> {
@@ -79,6 +81,7 @@ pub fn cancel(conn: &mut DbConnection, user_id: i64, order_id: i64) -> AppResult
         };
         give_back_stock(c, &order)?;
         release_locked_voucher(c, &order)?;
+        events::record(c, &order, EventType::OrderCancelled)?;
         Ok(order)
     })
 }
@@ -116,6 +119,7 @@ pub fn cancel_overdue(conn: &mut DbConnection, order_id: i64, now: NaiveDateTime
         };
         give_back_stock(c, &order)?;
         release_locked_voucher(c, &order)?;
+        events::record(c, &order, EventType::OrderCancelled)?;
         Ok(true)
     })
 }
@@ -157,6 +161,7 @@ pub fn refund(
             settle_refunded_voucher(c, &order, voucher_id, campaign_id, now)?;
         }
         record_payment(c, &order, provider, answer, PaymentKind::Refund, now)?;
+        events::record(c, &order, EventType::OrderRefunded)?;
         if let Some(completion) = &completion {
             completion.store(c, &order)?;
         }
@@ -233,7 +238,10 @@ pub fn redeem(conn: &mut DbConnection, merchant_id: i64, caller: Caller, code: &
         .get_result::<OrderRow>(c)
         .optional()?;
         match redeemed {
-            Some(order) => Ok(order),
+            Some(order) => {
+                events::record(c, &order, EventType::OrderRedeemed)?;
+                Ok(order)
+            }
             None => Err(redeem_refusal(c, merchant_id, code)),
         }
     })

@@ -18,11 +18,13 @@ use crate::db::schema::{orders, payments, vouchers};
 use crate::db::{is_unique_violation, write_tx, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Completion;
+use crate::orders::events;
 use crate::orders::models::{NewPayment, OrderRow, OrderStatus};
 use crate::payments::{PaymentKind, PaymentStatus, ProviderAnswer, ProviderStatus};
 use crate::reports::rollup::{self, CountedOrder};
 use crate::time::now;
 use crate::vouchers::status::VoucherStatus;
+use crate::webhooks::models::EventType;
 
 /// Redemption codes are drawn again on a collision at most this many times.
 const CODE_ATTEMPTS: usize = 8;
@@ -130,6 +132,7 @@ fn mark_paid(
             }
         }
         rollup::count_paid(conn, tz, &counted(&order, now))?;
+        events::record(conn, &order, EventType::OrderPaid)?;
         return Ok(Some(order));
     }
     Err(AppError::Internal(anyhow::anyhow!(

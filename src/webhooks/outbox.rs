@@ -1,0 +1,251 @@
+//! The outbox: events written in the transaction of the change they report, one
+//! delivery per live endpoint of the merchant, and the sender's side of it:
+//! claiming due deliveries under a lease and recording each attempt.
+//!
+//! Whoever makes a move that merchants hear about calls [`enqueue`] inside that
+//! move's `write_tx` (orders: pay, redeem, refund, cancel, the sweeper's cancel;
+//! later `order.reversed` and `statement.closed` the same way).
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use super::models::{DeliveryStatus, EventType, NewAttempt};
+use super::signature::new_event_id;
+use crate::db::schema::{webhook_attempts, webhook_deliveries, webhook_events, webhooks};
+use crate::db::{write_tx, DbConnection};
+use crate::error::{AppError, AppResult};
+use crate::time::{now, utc};
+
+/// Writes event `event_type` about `data` (API.md's Order or Statement object) for
+/// every live endpoint of `merchant_id`. Call it inside the change's transaction.
+/// A merchant without endpoints costs one indexed read and writes nothing.
+pub fn enqueue(conn: &mut DbConnection, merchant_id: i64, event_type: EventType, data: Value) -> AppResult<()> {
+    let endpoints: Vec<i64> = webhooks::table
+        .filter(webhooks::merchant_id.eq(merchant_id))
+        .filter(webhooks::deleted_at.is_null())
+        .select(webhooks::id)
+        .load(conn)?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    let public_id = new_event_id();
+    let body = json!({
+        "id": public_id,
+        "type": event_type,
+        "created_at": utc(at),
+        "data": data,
+    })
+    .to_string();
+    let event_id: i64 = diesel::insert_into(webhook_events::table)
+        .values((
+            webhook_events::public_id.eq(&public_id),
+            webhook_events::merchant_id.eq(merchant_id),
+            webhook_events::event_type.eq(event_type),
+            webhook_events::body.eq(&body),
+            webhook_events::created_at.eq(at),
+        ))
+        .returning(webhook_events::id)
+        .get_result(conn)?;
+    // One row at a time: MultiConnection has no batch insert; a merchant has few endpoints.
+    for webhook_id in endpoints {
+        diesel::insert_into(webhook_deliveries::table)
+            .values((
+                webhook_deliveries::event_id.eq(event_id),
+                webhook_deliveries::webhook_id.eq(webhook_id),
+                webhook_deliveries::status.eq(DeliveryStatus::Pending),
+                webhook_deliveries::attempts.eq(0_i64),
+                webhook_deliveries::next_attempt_at.eq(at),
+                webhook_deliveries::created_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A delivery this instance holds the lease of: what to send, where, signed how.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub delivery_id: i64,
+    pub webhook_id: i64,
+    pub event_id: i64,
+    pub public_id: String,
+    pub url: String,
+    pub secret: String,
+    pub body: String,
+    pub attempts: i64,
+    pub event_created_at: NaiveDateTime,
+}
+
+/// Claims up to `limit` due deliveries for `lease`: each is taken by a conditional
+/// UPDATE (`status = pending`, due, and no lease or a lapsed one), so two instances
+/// racing for the same delivery cannot both win it.
+pub fn claim(conn: &mut DbConnection, limit: i64, lease: Duration) -> AppResult<Vec<Due>> {
+    let at = now();
+    let free = webhook_deliveries::locked_until
+        .is_null()
+        .or(webhook_deliveries::locked_until.lt(at));
+    let candidates: Vec<i64> = webhook_deliveries::table
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
+        .filter(webhook_deliveries::next_attempt_at.le(at))
+        .filter(free)
+        .order(webhook_deliveries::id.asc())
+        .select(webhook_deliveries::id)
+        .limit(limit)
+        .load(conn)?;
+    let mut claimed = Vec::new();
+    for id in candidates {
+        let free = webhook_deliveries::locked_until
+            .is_null()
+            .or(webhook_deliveries::locked_until.lt(at));
+        let won = diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::id.eq(id))
+                .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
+                .filter(free),
+        )
+        .set(webhook_deliveries::locked_until.eq(at + lease))
+        .execute(conn)?;
+        if won == 1 {
+            claimed.push(id);
+        }
+    }
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, i64, i64, i64, String, String, String, String, NaiveDateTime)> = webhook_deliveries::table
+        .inner_join(webhook_events::table)
+        .inner_join(webhooks::table)
+        .filter(webhook_deliveries::id.eq_any(&claimed))
+        .order(webhook_deliveries::id.asc())
+        .select((
+            webhook_deliveries::id,
+            webhook_deliveries::webhook_id,
+            webhook_deliveries::event_id,
+            webhook_deliveries::attempts,
+            webhook_events::public_id,
+            webhooks::url,
+            webhooks::secret,
+            webhook_events::body,
+            webhook_events::created_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(delivery_id, webhook_id, event_id, attempts, public_id, url, secret, body, event_created_at)| Due {
+                delivery_id,
+                webhook_id,
+                event_id,
+                public_id,
+                url,
+                secret,
+                body,
+                attempts,
+                event_created_at,
+            },
+        )
+        .collect())
+}
+
+/// What one POST came to.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub at: NaiveDateTime,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+impl Outcome {
+    pub fn acknowledged(&self) -> bool {
+        self.status_code.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// The schedule of retries: what the sender needs of config `webhooks.*`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+    pub window: Duration,
+}
+
+impl Backoff {
+    /// The wait after the `attempts`-th failed attempt (1-based): initial × 2^(n−1), capped.
+    pub fn delay(&self, attempts: i64) -> Duration {
+        let doublings = attempts.clamp(1, 31) - 1;
+        let ms = self.initial.num_milliseconds().saturating_mul(1_i64 << doublings);
+        Duration::milliseconds(ms.min(self.max.num_milliseconds()))
+    }
+}
+
+/// Logs the attempt and moves the delivery: delivered on a 2xx; else due again
+/// after the backoff, or failed once past the retry window. Only the lease holder
+/// gets here, but the UPDATE still requires `pending`, so a late duplicate changes
+/// nothing.
+pub fn record(conn: &mut DbConnection, due: &Due, outcome: &Outcome, backoff: Backoff) -> AppResult<()> {
+    write_tx(conn, |c| {
+        diesel::insert_into(webhook_attempts::table)
+            .values(NewAttempt {
+                delivery_id: due.delivery_id,
+                webhook_id: due.webhook_id,
+                event_id: due.event_id,
+                attempted_at: outcome.at,
+                status_code: outcome.status_code.map(i32::from),
+                error: outcome.error.clone(),
+                duration_ms: outcome.duration_ms,
+            })
+            .execute(c)?;
+        let attempts = due.attempts + 1;
+        let target = webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq(due.delivery_id))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending));
+        if outcome.acknowledged() {
+            diesel::update(target)
+                .set((
+                    webhook_deliveries::status.eq(DeliveryStatus::Delivered),
+                    webhook_deliveries::attempts.eq(attempts),
+                    webhook_deliveries::delivered_at.eq(outcome.at),
+                    webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
+                ))
+                .execute(c)?;
+            return Ok(());
+        }
+        let next = outcome.at + backoff.delay(attempts);
+        let status = if next > due.event_created_at + backoff.window {
+            DeliveryStatus::Failed
+        } else {
+            DeliveryStatus::Pending
+        };
+        diesel::update(target)
+            .set((
+                webhook_deliveries::status.eq(status),
+                webhook_deliveries::attempts.eq(attempts),
+                webhook_deliveries::next_attempt_at.eq(next),
+                webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c)?;
+        Ok::<_, AppError>(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let b = Backoff {
+            initial: Duration::seconds(10),
+            max: Duration::hours(1),
+            window: Duration::hours(24),
+        };
+        assert_eq!(b.delay(1), Duration::seconds(10));
+        assert_eq!(b.delay(2), Duration::seconds(20));
+        assert_eq!(b.delay(3), Duration::seconds(40));
+        assert_eq!(b.delay(20), Duration::hours(1));
+        assert_eq!(b.delay(1000), Duration::hours(1));
+    }
+}

@@ -1,0 +1,135 @@
+//! The background sender every instance runs: claims due deliveries under a lease,
+//! POSTs each signed body with a timeout, and records the attempt (delivered, or
+//! due again after an exponential backoff, or failed after the retry window).
+//!
+//! Instances need no other coordination: the lease taken by a conditional UPDATE
+//! keeps a delivery to one sender at a time, and a sender that dies mid-send only
+//! delays it until the lease lapses (so a receiver may see an event twice, which
+//! the contract allows: at least once, deduplicate by `Wenlv-Event-Id`).
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+
+use super::outbox::{self, Backoff, Due, Outcome};
+use super::signature;
+use crate::config::WebhookSettings;
+use crate::db::Pool;
+use crate::time::now;
+
+/// The sender's HTTP client: rustls, the configured timeout, no redirects (a
+/// receiver answers; it does not send the event elsewhere).
+pub fn client(settings: &WebhookSettings) -> anyhow::Result<reqwest::Client> {
+    let timeout = Duration::from_millis(settings.timeout_ms);
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("wenlv-webhooks/1")
+        .build()?)
+}
+
+fn backoff(settings: &WebhookSettings) -> Backoff {
+    Backoff {
+        initial: chrono::Duration::milliseconds(settings.retry_initial_ms),
+        max: chrono::Duration::milliseconds(settings.retry_max_ms),
+        window: chrono::Duration::seconds(settings.retry_window_seconds),
+    }
+}
+
+/// POSTs one delivery; never fails, the outcome says what happened.
+async fn send(client: &reqwest::Client, due: &Due) -> Outcome {
+    let at = now();
+    let started = Instant::now();
+    let header = signature::header(&due.secret, at.and_utc().timestamp(), &due.body);
+    let answer = client
+        .post(&due.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("Wenlv-Event-Id", &due.public_id)
+        .header("Wenlv-Signature", header)
+        .body(due.body.clone())
+        .send()
+        .await;
+    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    match answer {
+        Ok(response) => Outcome {
+            at,
+            status_code: Some(response.status().as_u16()),
+            error: None,
+            duration_ms,
+        },
+        Err(error) => Outcome {
+            at,
+            status_code: None,
+            error: Some(if error.is_timeout() {
+                "timed out".to_owned()
+            } else if error.is_connect() {
+                "could not connect".to_owned()
+            } else {
+                "request failed".to_owned()
+            }),
+            duration_ms,
+        },
+    }
+}
+
+/// One pass: claims what is due, sends it all concurrently, records each outcome.
+/// Returns how many deliveries it attempted.
+pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &WebhookSettings) -> anyhow::Result<usize> {
+    let claim_pool = pool.clone();
+    let (limit, lease) = (settings.batch, chrono::Duration::milliseconds(settings.lease_ms));
+    let due = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Due>> {
+        let mut conn = claim_pool.get()?;
+        Ok(outbox::claim(&mut conn, limit, lease)?)
+    })
+    .await??;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let outcomes = join_all(due.iter().map(|d| send(client, d))).await;
+    let count = due.len();
+    let record_pool = pool.clone();
+    let backoff = backoff(settings);
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut conn = record_pool.get()?;
+        for (due, outcome) in due.iter().zip(&outcomes) {
+            if let Err(error) = outbox::record(&mut conn, due, outcome, backoff) {
+                tracing::warn!(error = %error, delivery_id = due.delivery_id, "webhook attempt not recorded");
+            }
+            crate::metrics::webhook_attempt(outcome.acknowledged());
+        }
+        Ok(())
+    })
+    .await??;
+    Ok(count)
+}
+
+/// Sends every `webhooks.poll_interval_ms` until `stop` turns true. A pass that
+/// found work is followed at once by another, so a backlog drains at full speed.
+pub async fn run_forever(
+    pool: Pool,
+    settings: WebhookSettings,
+    client: reqwest::Client,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let interval = Duration::from_millis(settings.poll_interval_ms.max(1));
+    loop {
+        let busy = match send_once(&pool, &client, &settings).await {
+            Ok(n) => n > 0,
+            Err(error) => {
+                tracing::warn!(error = %error, "webhook sender pass failed");
+                false
+            }
+        };
+        if *stop.borrow() {
+            break;
+        }
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => break,
+        }
+    }
+}

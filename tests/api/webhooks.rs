@@ -1,0 +1,369 @@
+//! Merchants' webhooks, black-box: a receiver on a loopback port started by the
+//! test gets one signed POST per order move; failures are retried with the same
+//! event id; nothing is sent for a change that rolled back; two instances on one
+//! database deliver each event once.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::Connection;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::helpers::TestApp;
+
+/// One POST the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    event_id: String,
+    signature: String,
+    body: String,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("the body is JSON")
+    }
+}
+
+/// A tiny HTTP/1.1 receiver on 127.0.0.1: answers each POST with the next status
+/// of its script (200 once the script is spent), one request per connection.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    fn start(script: &[u16]) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind receiver");
+        let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().expect("addr").port());
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(script.iter().copied().collect::<VecDeque<u16>>()));
+        let sink = got.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (sink, script) = (sink.clone(), script.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &sink, &script);
+                });
+            }
+        });
+        Receiver { url, got }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.got.lock().expect("lock").clone()
+    }
+
+    /// Waits until at least `n` POSTs came (or 15 s passed); returns them all.
+    async fn wait_for(&self, n: usize) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let got = self.received();
+            if got.len() >= n || Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn serve(stream: std::net::TcpStream, sink: &Mutex<Vec<Received>>, script: &Mutex<VecDeque<u16>>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut headers = BTreeMap::new();
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = trimmed.split_once(':') {
+            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+        }
+    }
+    let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let status = script.lock().expect("lock").pop_front().unwrap_or(200);
+    sink.lock().expect("lock").push(Received {
+        event_id: headers.get("wenlv-event-id").cloned().unwrap_or_default(),
+        signature: headers.get("wenlv-signature").cloned().unwrap_or_default(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    let mut stream = stream;
+    write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+    stream.flush()
+}
+
+/// Checks `Wenlv-Signature` the way README tells receivers to.
+fn signature_is_valid(secret: &str, received: &Received) -> bool {
+    let mut t = None;
+    let mut v1 = None;
+    for part in received.signature.split(',') {
+        match part.split_once('=') {
+            Some(("t", value)) => t = Some(value.to_owned()),
+            Some(("v1", value)) => v1 = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else { return false };
+    let fresh = t
+        .parse::<i64>()
+        .is_ok_and(|t| (chrono::Utc::now().timestamp() - t).abs() < 300);
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
+    mac.update(format!("{t}.{}", received.body).as_bytes());
+    fresh && hex::encode(mac.finalize().into_bytes()) == v1
+}
+
+/// Registers the receiver for the shop's merchant; returns `(webhook id, secret)`.
+async fn register(app: &TestApp, owner_token: &str, merchant_id: i64, url: &str) -> (i64, String) {
+    let created = app
+        .post(&format!("/merchants/{merchant_id}/webhooks"), Some(owner_token), json!({"url": url}))
+        .await;
+    let body = created.expect(201, None);
+    let secret = body["secret"].as_str().expect("secret shown once").to_owned();
+    (body["id"].as_i64().expect("id"), secret)
+}
+
+#[tokio::test]
+async fn registration_is_the_owners_and_the_secret_is_shown_once() {
+    let app = TestApp::spawn().await;
+    let shop = app.shop(Some(10)).await;
+    let staff = app.resident().await;
+    app.add_member(shop.merchant_id, staff.id, "staff");
+    let stranger = app.resident().await;
+    let path = format!("/merchants/{}/webhooks", shop.merchant_id);
+
+    for bad in ["http://shop.example/hook", "ftp://127.0.0.1/", "nope", ""] {
+        let resp = app.post(&path, Some(&shop.owner.token), json!({"url": bad})).await;
+        resp.expect(422, Some("validation_failed"));
+        assert_eq!(resp.error_fields(), vec!["url"]);
+    }
+    app.post(&path, Some(&staff.token), json!({"url": "https://shop.example/hook"}))
+        .await
+        .expect(403, Some("forbidden"));
+    app.post(&path, Some(&stranger.token), json!({"url": "https://shop.example/hook"}))
+        .await
+        .expect(403, Some("forbidden"));
+    app.post(&path, None, json!({"url": "https://shop.example/hook"}))
+        .await
+        .expect(401, Some("unauthorized"));
+    let (id, secret) = register(&app, &shop.owner.token, shop.merchant_id, "https://shop.example/hook").await;
+    assert!(secret.starts_with("whsec_") && secret.len() > 40);
+
+    let listed = app.get(&path, Some(&staff.token)).await;
+    let items = listed.expect(200, None)["items"].as_array().expect("items").clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], id);
+    assert_eq!(items[0]["url"], "https://shop.example/hook");
+    assert!(!listed.text.contains(&secret), "the secret is never listed");
+    app.get(&path, Some(&stranger.token)).await.expect(403, Some("forbidden"));
+    app.get(&format!("{path}/{id}/deliveries"), Some(&staff.token))
+        .await
+        .expect(200, None);
+
+    app.delete(&format!("{path}/{id}"), Some(&staff.token))
+        .await
+        .expect(403, Some("forbidden"));
+    let deleted = app.delete(&format!("{path}/{id}"), Some(&shop.owner.token)).await;
+    assert_eq!(deleted.status, 204);
+    app.delete(&format!("{path}/{id}"), Some(&shop.owner.token))
+        .await
+        .expect(404, Some("not_found"));
+    let listed = app.get(&path, Some(&shop.owner.token)).await;
+    assert_eq!(listed.expect(200, None)["items"], json!([]));
+
+    // Production refuses http even to loopback.
+    let strict = TestApp::spawn_with(|s| s.webhooks.allow_http_loopback = false).await;
+    let shop = strict.shop(Some(10)).await;
+    strict
+        .post(
+            &format!("/merchants/{}/webhooks", shop.merchant_id),
+            Some(&shop.owner.token),
+            json!({"url": "http://127.0.0.1:9/hook"}),
+        )
+        .await
+        .expect(422, Some("validation_failed"));
+}
+
+#[tokio::test]
+async fn pay_redeem_refund_and_cancel_each_deliver_one_signed_event() {
+    let app = TestApp::spawn_with(|s| s.orders.sweep_interval_seconds = 1).await;
+    let shop = app.shop(Some(50)).await;
+    let receiver = Receiver::start(&[]);
+    let (webhook_id, secret) = register(&app, &shop.owner.token, shop.merchant_id, &receiver.url).await;
+    let (buyer, _) = app.buyer(&shop).await;
+    let redeem = format!("/merchants/{}/redemptions", shop.merchant_id);
+
+    let (redeemed, code) = app.paid_order(&buyer.token, shop.offer_id, None).await;
+    app.post(&redeem, Some(&shop.owner.token), json!({"code": code}))
+        .await
+        .expect(200, None);
+    let (refunded, _) = app.paid_order(&buyer.token, shop.offer_id, None).await;
+    app.action(&format!("/orders/{refunded}/refund"), Some(&buyer.token))
+        .await
+        .expect(200, None);
+    let cancelled = app.order_id(&buyer.token, shop.offer_id, 1, None).await;
+    app.action(&format!("/orders/{cancelled}/cancel"), Some(&buyer.token))
+        .await
+        .expect(200, None);
+    let swept = app.order_id(&buyer.token, shop.offer_id, 1, None).await;
+    app.make_overdue(swept);
+    // Refused moves change nothing and send nothing.
+    app.post(&redeem, Some(&shop.owner.token), json!({"code": code}))
+        .await
+        .expect(409, Some("already_redeemed"));
+
+    let got = receiver.wait_for(6).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_after = receiver.received();
+    assert_eq!(got_after.len(), got.len(), "no more than the moves' events: {got_after:#?}");
+    let mut seen: Vec<(i64, String)> = Vec::new();
+    for r in &got {
+        assert!(signature_is_valid(&secret, r), "bad signature: {r:?}");
+        let body = r.json();
+        assert_eq!(body["id"], r.event_id, "Wenlv-Event-Id is the body's id");
+        assert!(body["created_at"].as_str().is_some());
+        assert_eq!(body["data"]["merchant_id"], shop.merchant_id);
+        assert_eq!(body["data"]["redemption_code"], json!(null), "the code stays the resident's");
+        seen.push((
+            body["data"]["id"].as_i64().expect("order id"),
+            body["type"].as_str().expect("type").to_owned(),
+        ));
+    }
+    seen.sort();
+    let mut expected = vec![
+        (redeemed, "order.paid".to_owned()),
+        (redeemed, "order.redeemed".to_owned()),
+        (refunded, "order.paid".to_owned()),
+        (refunded, "order.refunded".to_owned()),
+        (cancelled, "order.cancelled".to_owned()),
+        (swept, "order.cancelled".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(seen, expected);
+    let redeemed_event = got
+        .iter()
+        .map(Received::json)
+        .find(|b| b["type"] == "order.redeemed")
+        .expect("redeemed event");
+    assert_eq!(redeemed_event["data"]["status"], "redeemed");
+
+    let log = app
+        .get(
+            &format!("/merchants/{}/webhooks/{webhook_id}/deliveries", shop.merchant_id),
+            Some(&shop.owner.token),
+        )
+        .await;
+    let items = log.expect(200, None)["items"].as_array().expect("items").clone();
+    assert_eq!(items.len(), 6);
+    assert!(items.iter().all(|a| a["status_code"] == 200 && a["error"].is_null()));
+}
+
+#[tokio::test]
+async fn failures_are_retried_with_the_same_event_id() {
+    let app = TestApp::spawn().await;
+    let shop = app.shop(Some(10)).await;
+    let receiver = Receiver::start(&[500, 500, 200]);
+    let (webhook_id, secret) = register(&app, &shop.owner.token, shop.merchant_id, &receiver.url).await;
+    let (buyer, _) = app.buyer(&shop).await;
+    app.paid_order(&buyer.token, shop.offer_id, None).await;
+
+    receiver.wait_for(3).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 3, "500, 500, then 200: {got:#?}");
+    assert!(got.iter().all(|r| r.event_id == got[0].event_id));
+    assert!(got.iter().all(|r| r.body == got[0].body), "the same body every time");
+    assert!(got.iter().all(|r| signature_is_valid(&secret, r)));
+    let log = app
+        .get(
+            &format!("/merchants/{}/webhooks/{webhook_id}/deliveries", shop.merchant_id),
+            Some(&shop.owner.token),
+        )
+        .await;
+    let codes: Vec<i64> = log.expect(200, None)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| a["status_code"].as_i64().expect("status"))
+        .collect();
+    assert_eq!(codes, vec![200, 500, 500], "newest first");
+}
+
+#[tokio::test]
+async fn a_change_that_rolls_back_sends_nothing() {
+    let app = TestApp::spawn().await;
+    let shop = app.shop(Some(10)).await;
+    let receiver = Receiver::start(&[]);
+    register(&app, &shop.owner.token, shop.merchant_id, &receiver.url).await;
+
+    // An event written inside a transaction that then rolls back.
+    let mut conn = app.db();
+    let rolled_back: Result<(), diesel::result::Error> = conn.transaction(|c| {
+        wenlv::webhooks::outbox::enqueue(
+            c,
+            shop.merchant_id,
+            wenlv::webhooks::models::EventType::OrderPaid,
+            json!({"id": -1}),
+        )
+        .expect("enqueued");
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    assert!(rolled_back.is_err());
+    // A move refused midway (paying another resident's order) rolls back too.
+    let (buyer, _) = app.buyer(&shop).await;
+    let other = app.resident().await;
+    let order = app.order_id(&buyer.token, shop.offer_id, 1, None).await;
+    app.action(&format!("/orders/{order}/pay"), Some(&other.token))
+        .await
+        .expect(404, Some("not_found"));
+    // Then a change that commits: its event is the only one.
+    app.action(&format!("/orders/{order}/pay"), Some(&buyer.token))
+        .await
+        .expect(200, None);
+    receiver.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].json()["data"]["id"], order);
+}
+
+#[tokio::test]
+async fn two_instances_deliver_each_event_once() {
+    let app = TestApp::spawn().await;
+    let second = TestApp::spawn_on(&app.settings.database.url, |_| {}).await;
+    let shop = app.shop(None).await;
+    let receiver = Receiver::start(&[]);
+    register(&app, &shop.owner.token, shop.merchant_id, &receiver.url).await;
+    const ORDERS: usize = 30;
+    let mut buyers = Vec::new();
+    for _ in 0..3 {
+        buyers.push(app.buyer(&shop).await.0);
+    }
+    for i in 0..ORDERS {
+        let (instance, buyer) = (if i % 2 == 0 { &app } else { &second }, &buyers[i % 3]);
+        instance.paid_order(&buyer.token, shop.offer_id, None).await;
+    }
+    receiver.wait_for(ORDERS).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let got = receiver.received();
+    let mut per_event: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &got {
+        *per_event.entry(r.event_id.clone()).or_default() += 1;
+    }
+    let duplicates: usize = per_event.values().map(|n| n - 1).sum();
+    println!("two instances: {} events, {} POSTs, {duplicates} duplicates", per_event.len(), got.len());
+    assert_eq!(per_event.len(), ORDERS, "every event delivered");
+    assert_eq!(duplicates, 0, "no event sent twice while leases hold");
+    drop(second);
+}
