@@ -7,7 +7,9 @@
 
 use actix_web::web;
 
-use crate::{accounts, audit, campaigns, dashboard, health, merchants, metrics, offers, orders, reports, vouchers, webhooks};
+use crate::{
+    accounts, audit, campaigns, dashboard, health, merchants, metrics, offers, orders, reports, vouchers, webhooks,
+};
 
 macro_rules! route_table {
     ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {

@@ -76,7 +76,10 @@ const TEXTS_ZH: &[(&str, &str)] = &[
     ("Unprocessable Entity", "请求内容有误"),
     ("Service Unavailable", "服务暂不可用"),
     // Bodies and queries.
-    ("send the body as Content-Type: application/json", "请以 Content-Type: application/json 发送请求体"),
+    (
+        "send the body as Content-Type: application/json",
+        "请以 Content-Type: application/json 发送请求体",
+    ),
     ("the body is larger than 1 MiB", "请求体超过 1 MiB"),
     ("the body is not valid JSON: {}", "请求体不是合法的 JSON：{0}"),
     ("the body could not be read: {}", "无法读取请求体：{0}"),
@@ -96,47 +99,95 @@ const TEXTS_ZH: &[(&str, &str)] = &[
     ("must be between {} and {}", "必须在 {0} 到 {1} 之间"),
     ("must be true or false", "必须是 true 或 false"),
     ("must be a number", "必须是数字"),
-    ("must be an RFC 3339 timestamp such as 2026-11-26T02:00:00Z", "必须是 RFC 3339 时间，例如 2026-11-26T02:00:00Z"),
+    (
+        "must be an RFC 3339 timestamp such as 2026-11-26T02:00:00Z",
+        "必须是 RFC 3339 时间，例如 2026-11-26T02:00:00Z",
+    ),
     ("must be at most {} characters", "最多 {0} 个字符"),
     ("must be {} to {} characters", "必须是 {0} 到 {1} 个字符"),
     ("must be a list of strings", "必须是字符串列表"),
     ("must be one of: {}", "必须是以下之一：{0}"),
-    ("must be an 11-digit mainland mobile number such as 13800138000", "必须是 11 位大陆手机号，例如 13800138000"),
-    ("must be 5 to 20 characters of digits, spaces and '-', with an optional leading '+'", "必须是 5 到 20 个数字、空格或“-”，可以“+”开头"),
+    (
+        "must be an 11-digit mainland mobile number such as 13800138000",
+        "必须是 11 位大陆手机号，例如 13800138000",
+    ),
+    (
+        "must be 5 to 20 characters of digits, spaces and '-', with an optional leading '+'",
+        "必须是 5 到 20 个数字、空格或“-”，可以“+”开头",
+    ),
     ("must be 8 to 128 characters", "必须是 8 到 128 个字符"),
-    ("must be 18 characters: 17 digits and a check character", "必须是 18 位：17 位数字加 1 位校验码"),
+    (
+        "must be 18 characters: 17 digits and a check character",
+        "必须是 18 位：17 位数字加 1 位校验码",
+    ),
     ("has no valid birth date", "出生日期无效"),
     ("has a wrong check character", "校验码错误"),
-    ("must be 18 characters of 0-9 and A-Y without I, O, S, V, Z", "必须是 18 位 0-9 和 A-Y（不含 I、O、S、V、Z）的字符"),
+    (
+        "must be 18 characters of 0-9 and A-Y without I, O, S, V, Z",
+        "必须是 18 位 0-9 和 A-Y（不含 I、O、S、V、Z）的字符",
+    ),
     ("must be a 12-digit redemption code", "必须是 12 位核销码"),
-    ("must be 1 to 100 printable ASCII characters", "必须是 1 到 100 个可打印 ASCII 字符"),
+    (
+        "must be 1 to 100 printable ASCII characters",
+        "必须是 1 到 100 个可打印 ASCII 字符",
+    ),
     ("must be after starts_at", "必须晚于 starts_at"),
     ("must be after claim_starts_at", "必须晚于 claim_starts_at"),
     ("must be greater than 0 and at most 1000", "必须大于 0 且不超过 1000"),
-    ("must not exceed min_spend_fen (unless min_spend_fen is 0)", "不能超过 min_spend_fen（min_spend_fen 为 0 时除外）"),
-    ("must not be before the campaign's starts_at", "不能早于活动的 starts_at"),
+    (
+        "must not exceed min_spend_fen (unless min_spend_fen is 0)",
+        "不能超过 min_spend_fen（min_spend_fen 为 0 时除外）",
+    ),
+    (
+        "must not be before the campaign's starts_at",
+        "不能早于活动的 starts_at",
+    ),
     ("must not be after the campaign's ends_at", "不能晚于活动的 ends_at"),
     ("must not be before from", "不能早于 from"),
-    ("must be https, or http to a loopback host", "必须是 https 地址（或允许时的本机 http 地址）"),
+    (
+        "must be https, or http to a loopback host",
+        "必须是 https 地址（或允许时的本机 http 地址）",
+    ),
     ("must be 1 to 2000 characters", "必须是 1 到 2000 个字符"),
     ("must be an absolute URL", "必须是完整的网址"),
     // Signing in and accounts.
     ("sign in first", "请先登录"),
-    ("expected 'Authorization: Bearer <token>'", "需要 “Authorization: Bearer <令牌>” 请求头"),
+    (
+        "expected 'Authorization: Bearer <token>'",
+        "需要 “Authorization: Bearer <令牌>” 请求头",
+    ),
     ("the access token is invalid or expired", "访问令牌无效或已过期"),
     ("the access token is invalid", "访问令牌无效"),
     ("administrators only", "仅限管理员"),
-    ("administrators run campaigns and take no subsidy", "管理员负责运营活动，不能领取补贴"),
+    (
+        "administrators run campaigns and take no subsidy",
+        "管理员负责运营活动，不能领取补贴",
+    ),
     ("the phone number or password is wrong", "手机号或密码错误"),
-    ("the refresh token is invalid, expired or spent", "刷新令牌无效、已过期或已使用"),
+    (
+        "the refresh token is invalid, expired or spent",
+        "刷新令牌无效、已过期或已使用",
+    ),
     ("this phone number is already registered", "该手机号已注册"),
     ("this identity is bound to another account", "该身份证已绑定其他账户"),
-    ("this account is already verified with another identity", "该账户已用其他身份完成实名认证"),
+    (
+        "this account is already verified with another identity",
+        "该账户已用其他身份完成实名认证",
+    ),
     // Merchants and offers.
     ("only the merchant's owner may do this", "只有商户负责人可以执行此操作"),
-    ("only the merchant's owner and staff may do this", "只有商户负责人和店员可以执行此操作"),
-    ("another merchant that is not rejected holds this unified social credit code", "该统一社会信用代码已被其他未驳回的商户使用"),
-    ("cannot {} a merchant that is {} (only one that is {})", "不能{0}状态为{1}的商户（只能{0}状态为{2}的商户）"),
+    (
+        "only the merchant's owner and staff may do this",
+        "只有商户负责人和店员可以执行此操作",
+    ),
+    (
+        "another merchant that is not rejected holds this unified social credit code",
+        "该统一社会信用代码已被其他未驳回的商户使用",
+    ),
+    (
+        "cannot {} a merchant that is {} (only one that is {})",
+        "不能{0}状态为{1}的商户（只能{0}状态为{2}的商户）",
+    ),
     ("no registered user has this phone number", "没有使用该手机号注册的用户"),
     ("this user is already a member of the merchant", "该用户已是商户成员"),
     ("this user is not staff of the merchant", "该用户不是商户店员"),
@@ -147,29 +198,65 @@ const TEXTS_ZH: &[(&str, &str)] = &[
     // Campaigns and vouchers.
     ("a campaign that is {} cannot {}", "状态为{0}的活动不能{1}"),
     ("the batch's face value exceeds any budget", "该批次面值总额超出预算"),
-    ("the batch's face value of {} fen exceeds the campaign's unreserved budget", "该批次面值总额 {0} 分超出活动剩余预算"),
+    (
+        "the batch's face value of {} fen exceeds the campaign's unreserved budget",
+        "该批次面值总额 {0} 分超出活动剩余预算",
+    ),
     ("the campaign has ended", "活动已结束"),
     ("the campaign is not running now", "活动当前未在进行中"),
     ("claiming this batch has not started yet", "该批次尚未开始领取"),
     ("claiming this batch has ended", "该批次领取已结束"),
-    ("this campaign is for real-name-verified residents", "该活动仅限实名认证的居民"),
+    (
+        "this campaign is for real-name-verified residents",
+        "该活动仅限实名认证的居民",
+    ),
     ("this batch is sold out", "该批次已领完"),
-    ("you hold as many vouchers of this batch as allowed", "你持有的该批次消费券已达上限"),
+    (
+        "you hold as many vouchers of this batch as allowed",
+        "你持有的该批次消费券已达上限",
+    ),
     ("this voucher is not available to you", "该消费券对你不可用"),
-    ("members of a merchant cannot use vouchers at their own merchant", "商户成员不能在本商户使用消费券"),
+    (
+        "members of a merchant cannot use vouchers at their own merchant",
+        "商户成员不能在本商户使用消费券",
+    ),
     ("the voucher's campaign is not active", "消费券所属活动未在进行中"),
-    ("the campaign does not cover this merchant's category", "活动不覆盖该商户的类别"),
-    ("the campaign does not cover this merchant's district", "活动不覆盖该商户所在区县"),
-    ("the order is below the voucher's minimum spend", "订单金额未达到消费券的使用门槛"),
-    ("the voucher's discount exceeds the order's value", "消费券优惠超过订单金额"),
+    (
+        "the campaign does not cover this merchant's category",
+        "活动不覆盖该商户的类别",
+    ),
+    (
+        "the campaign does not cover this merchant's district",
+        "活动不覆盖该商户所在区县",
+    ),
+    (
+        "the order is below the voucher's minimum spend",
+        "订单金额未达到消费券的使用门槛",
+    ),
+    (
+        "the voucher's discount exceeds the order's value",
+        "消费券优惠超过订单金额",
+    ),
     // Orders.
     ("the order is {}, it cannot be {}", "订单状态为{0}，不能变为{1}"),
     ("this order was already redeemed", "该订单已核销"),
-    ("order {} is {}; the payment must be refunded", "订单 {0} {1}，该笔付款须退款"),
+    (
+        "order {} is {}; the payment must be refunded",
+        "订单 {0} {1}，该笔付款须退款",
+    ),
     // Idempotency and availability.
-    ("this Idempotency-Key was used with a different request body", "该幂等键已用于不同的请求体"),
-    ("a request with this Idempotency-Key is still being processed", "使用该幂等键的请求仍在处理中"),
-    ("this request took too long and its Idempotency-Key was taken over; nothing was done", "该请求耗时过长，其幂等键已被接管；未做任何操作"),
+    (
+        "this Idempotency-Key was used with a different request body",
+        "该幂等键已用于不同的请求体",
+    ),
+    (
+        "a request with this Idempotency-Key is still being processed",
+        "使用该幂等键的请求仍在处理中",
+    ),
+    (
+        "this request took too long and its Idempotency-Key was taken over; nothing was done",
+        "该请求耗时过长，其幂等键已被接管；未做任何操作",
+    ),
     ("the instance is shutting down", "实例正在关闭"),
     ("the database does not answer", "数据库无响应"),
     ("the database is unavailable, try again", "数据库暂不可用，请重试"),
@@ -217,7 +304,11 @@ pub fn prefers_chinese(accept_language: &str) -> bool {
             continue;
         }
         let q = parts
-            .find_map(|p| p.trim().strip_prefix("q=").map(|v| v.trim().parse::<f32>().unwrap_or(0.0)))
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .map(|v| v.trim().parse::<f32>().unwrap_or(0.0))
+            })
             .unwrap_or(1.0);
         if q <= 0.0 {
             continue;
@@ -352,7 +443,10 @@ mod tests {
     fn every_code_has_both_titles() {
         assert_eq!(every_code_has_a_chinese_title(), Ok(()));
         for code in Code::ALL {
-            assert!(code.status().canonical_reason().is_some(), "{code:?} has no English title");
+            assert!(
+                code.status().canonical_reason().is_some(),
+                "{code:?} has no English title"
+            );
         }
     }
 
@@ -372,7 +466,10 @@ mod tests {
     #[test]
     fn templates_fill_their_holes() {
         assert_eq!(text_zh("is required").as_deref(), Some("为必填项"));
-        assert_eq!(text_zh("must be between 1 and 99").as_deref(), Some("必须在 1 到 99 之间"));
+        assert_eq!(
+            text_zh("must be between 1 and 99").as_deref(),
+            Some("必须在 1 到 99 之间")
+        );
         assert_eq!(
             text_zh("the order is redeemed, it cannot be refunded").as_deref(),
             Some("订单状态为已核销，不能变为已退款")
@@ -418,7 +515,11 @@ mod tests {
                     let start = from + at + marker.len() - usize::from(marker.ends_with('"'));
                     from = start;
                     let call: String = source[start..].chars().take(300).collect();
-                    let end = [";\n", ")\n"].iter().filter_map(|e| call.find(e)).min().unwrap_or(call.len());
+                    let end = [";\n", ")\n"]
+                        .iter()
+                        .filter_map(|e| call.find(e))
+                        .min()
+                        .unwrap_or(call.len());
                     let call = &call[..end];
                     let literals: Vec<&str> = call.split('"').skip(1).step_by(2).collect();
                     let Some(text) = literals.get(*index) else { continue };

@@ -15,7 +15,7 @@ const MERCHANT_VIEW: i64 = 0;
 
 /// Writes `event` about `order` to its merchant's outbox.
 pub fn record(conn: &mut DbConnection, order: &OrderRow, event: EventType) -> AppResult<()> {
-    let data = serde_json::to_value(OrderDto::for_viewer(order, MERCHANT_VIEW))
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let data =
+        serde_json::to_value(OrderDto::for_viewer(order, MERCHANT_VIEW)).map_err(|e| AppError::Internal(e.into()))?;
     outbox::enqueue(conn, order.merchant_id, event, data)
 }

@@ -88,7 +88,10 @@ pub async fn deliveries(
     let page = form.page();
     form.finish()?;
     let caller = user.caller();
-    let rows = db::run(&state.pool, move |c| repo::attempts(c, merchant_id, caller, webhook_id, page)).await?;
+    let rows = db::run(&state.pool, move |c| {
+        repo::attempts(c, merchant_id, caller, webhook_id, page)
+    })
+    .await?;
     let page: Page<DeliveryAttemptDto> = page.page(rows, |a| a.attempt.id, DeliveryAttemptDto::from);
     Ok(HttpResponse::Ok().json(page))
 }

@@ -78,6 +78,9 @@ pub struct Due {
     pub event_created_at: NaiveDateTime,
 }
 
+/// `Due`'s columns, in its field order but the public id's.
+type DueRow = (i64, i64, i64, i64, String, String, String, String, NaiveDateTime);
+
 /// Claims up to `limit` due deliveries for `lease`: each is taken by a conditional
 /// UPDATE (`status = pending`, due, and no lease or a lapsed one), so two instances
 /// racing for the same delivery cannot both win it.
@@ -114,7 +117,7 @@ pub fn claim(conn: &mut DbConnection, limit: i64, lease: Duration) -> AppResult<
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(i64, i64, i64, i64, String, String, String, String, NaiveDateTime)> = webhook_deliveries::table
+    let rows: Vec<DueRow> = webhook_deliveries::table
         .inner_join(webhook_events::table)
         .inner_join(webhooks::table)
         .filter(webhook_deliveries::id.eq_any(&claimed))

@@ -49,10 +49,7 @@ mod tests {
         assert_eq!(sig.len(), 64);
         assert_eq!(sig, sign("whsec_test", 1_700_000_000, "{\"a\":1}"));
         assert_ne!(sig, sign("whsec_test", 1_700_000_001, "{\"a\":1}"));
-        assert_eq!(
-            header("k", 1, "b"),
-            format!("t=1,v1={}", sign("k", 1, "b"))
-        );
+        assert_eq!(header("k", 1, "b"), format!("t=1,v1={}", sign("k", 1, "b")));
         assert!(new_secret().starts_with("whsec_"));
         assert_ne!(new_event_id(), new_event_id());
     }

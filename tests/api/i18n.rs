@@ -29,7 +29,11 @@ async fn both_languages(app: &TestApp, request: impl Fn() -> reqwest::RequestBui
         .send(request().header("Accept-Language", "en-US,en;q=0.9,zh;q=0.5"))
         .await;
     en.expect(status, Some(code));
-    assert!(!has_chinese(&en.text), "{code}: English answer has Chinese: {}", en.text);
+    assert!(
+        !has_chinese(&en.text),
+        "{code}: English answer has Chinese: {}",
+        en.text
+    );
     let bare = app.send(request()).await;
     bare.expect(status, Some(code));
     assert!(!has_chinese(&bare.text), "{code}: no header should mean English");
@@ -53,14 +57,22 @@ async fn documented_codes_answer_in_chinese_under_zh_cn() {
     both_languages(&app, || c.get(url("/auth/login")), 405, "method_not_allowed").await;
     both_languages(
         &app,
-        || c.post(url("/auth/register")).header("content-type", "application/json").body("{"),
+        || {
+            c.post(url("/auth/register"))
+                .header("content-type", "application/json")
+                .body("{")
+        },
         400,
         "malformed_request",
     )
     .await;
     both_languages(
         &app,
-        || c.post(url("/auth/register")).header("content-type", "text/plain").body("{}"),
+        || {
+            c.post(url("/auth/register"))
+                .header("content-type", "text/plain")
+                .body("{}")
+        },
         415,
         "unsupported_media_type",
     )
@@ -92,7 +104,10 @@ async fn documented_codes_answer_in_chinese_under_zh_cn() {
     both_languages(&app, || c.get(url("/me")), 401, "unauthorized").await;
     both_languages(
         &app,
-        || c.post(url("/auth/login")).json(&json!({"phone": buyer.phone, "password": "wrong-password"})),
+        || {
+            c.post(url("/auth/login"))
+                .json(&json!({"phone": buyer.phone, "password": "wrong-password"}))
+        },
         401,
         "invalid_credentials",
     )
@@ -116,7 +131,11 @@ async fn documented_codes_answer_in_chinese_under_zh_cn() {
     .await;
     both_languages(
         &app,
-        || c.post(url(&redeem)).bearer_auth(&shop.owner.token).json(&json!({"code": code})),
+        || {
+            c.post(url(&redeem))
+                .bearer_auth(&shop.owner.token)
+                .json(&json!({"code": code}))
+        },
         409,
         "already_redeemed",
     )
@@ -133,7 +152,11 @@ async fn documented_codes_answer_in_chinese_under_zh_cn() {
     let (other, _) = app.buyer(&shop).await;
     both_languages(
         &app,
-        || c.post(url("/orders")).bearer_auth(&other.token).json(&json!({"offer_id": shop.offer_id, "quantity": 11})),
+        || {
+            c.post(url("/orders"))
+                .bearer_auth(&other.token)
+                .json(&json!({"offer_id": shop.offer_id, "quantity": 11}))
+        },
         409,
         "out_of_stock",
     )
@@ -150,7 +173,10 @@ async fn every_code_of_api_md_has_a_chinese_title() {
     let mut checked = 0;
     for code in wenlv::error::Code::ALL {
         assert!(text.contains(code.as_str()), "{code:?} missing from the spec");
-        assert!(wenlv::error::i18n::title_zh(code.as_str()).is_some(), "{code:?} has no Chinese title");
+        assert!(
+            wenlv::error::i18n::title_zh(code.as_str()).is_some(),
+            "{code:?} has no Chinese title"
+        );
         checked += 1;
     }
     assert!(checked >= 30);

@@ -73,7 +73,11 @@ impl Receiver {
     }
 }
 
-fn serve(stream: std::net::TcpStream, sink: &Mutex<Vec<Received>>, script: &Mutex<VecDeque<u16>>) -> std::io::Result<()> {
+fn serve(
+    stream: std::net::TcpStream,
+    sink: &Mutex<Vec<Received>>,
+    script: &Mutex<VecDeque<u16>>,
+) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut headers = BTreeMap::new();
@@ -100,7 +104,10 @@ fn serve(stream: std::net::TcpStream, sink: &Mutex<Vec<Received>>, script: &Mute
         body: String::from_utf8_lossy(&body).into_owned(),
     });
     let mut stream = stream;
-    write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
     stream.flush()
 }
 
@@ -127,7 +134,11 @@ fn signature_is_valid(secret: &str, received: &Received) -> bool {
 /// Registers the receiver for the shop's merchant; returns `(webhook id, secret)`.
 async fn register(app: &TestApp, owner_token: &str, merchant_id: i64, url: &str) -> (i64, String) {
     let created = app
-        .post(&format!("/merchants/{merchant_id}/webhooks"), Some(owner_token), json!({"url": url}))
+        .post(
+            &format!("/merchants/{merchant_id}/webhooks"),
+            Some(owner_token),
+            json!({"url": url}),
+        )
         .await;
     let body = created.expect(201, None);
     let secret = body["secret"].as_str().expect("secret shown once").to_owned();
@@ -151,9 +162,13 @@ async fn registration_is_the_owners_and_the_secret_is_shown_once() {
     app.post(&path, Some(&staff.token), json!({"url": "https://shop.example/hook"}))
         .await
         .expect(403, Some("forbidden"));
-    app.post(&path, Some(&stranger.token), json!({"url": "https://shop.example/hook"}))
-        .await
-        .expect(403, Some("forbidden"));
+    app.post(
+        &path,
+        Some(&stranger.token),
+        json!({"url": "https://shop.example/hook"}),
+    )
+    .await
+    .expect(403, Some("forbidden"));
     app.post(&path, None, json!({"url": "https://shop.example/hook"}))
         .await
         .expect(401, Some("unauthorized"));
@@ -166,7 +181,9 @@ async fn registration_is_the_owners_and_the_secret_is_shown_once() {
     assert_eq!(items[0]["id"], id);
     assert_eq!(items[0]["url"], "https://shop.example/hook");
     assert!(!listed.text.contains(&secret), "the secret is never listed");
-    app.get(&path, Some(&stranger.token)).await.expect(403, Some("forbidden"));
+    app.get(&path, Some(&stranger.token))
+        .await
+        .expect(403, Some("forbidden"));
     app.get(&format!("{path}/{id}/deliveries"), Some(&staff.token))
         .await
         .expect(200, None);
@@ -226,7 +243,11 @@ async fn pay_redeem_refund_and_cancel_each_deliver_one_signed_event() {
     let got = receiver.wait_for(6).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let got_after = receiver.received();
-    assert_eq!(got_after.len(), got.len(), "no more than the moves' events: {got_after:#?}");
+    assert_eq!(
+        got_after.len(),
+        got.len(),
+        "no more than the moves' events: {got_after:#?}"
+    );
     let mut seen: Vec<(i64, String)> = Vec::new();
     for r in &got {
         assert!(signature_is_valid(&secret, r), "bad signature: {r:?}");
@@ -234,7 +255,11 @@ async fn pay_redeem_refund_and_cancel_each_deliver_one_signed_event() {
         assert_eq!(body["id"], r.event_id, "Wenlv-Event-Id is the body's id");
         assert!(body["created_at"].as_str().is_some());
         assert_eq!(body["data"]["merchant_id"], shop.merchant_id);
-        assert_eq!(body["data"]["redemption_code"], json!(null), "the code stays the resident's");
+        assert_eq!(
+            body["data"]["redemption_code"],
+            json!(null),
+            "the code stays the resident's"
+        );
         seen.push((
             body["data"]["id"].as_i64().expect("order id"),
             body["type"].as_str().expect("type").to_owned(),
@@ -362,7 +387,11 @@ async fn two_instances_deliver_each_event_once() {
         *per_event.entry(r.event_id.clone()).or_default() += 1;
     }
     let duplicates: usize = per_event.values().map(|n| n - 1).sum();
-    println!("two instances: {} events, {} POSTs, {duplicates} duplicates", per_event.len(), got.len());
+    println!(
+        "two instances: {} events, {} POSTs, {duplicates} duplicates",
+        per_event.len(),
+        got.len()
+    );
     assert_eq!(per_event.len(), ORDERS, "every event delivered");
     assert_eq!(duplicates, 0, "no event sent twice while leases hold");
     drop(second);
