@@ -94,9 +94,9 @@ pub fn order_transition(to: &'static str) {
     metrics::counter!("order_transitions_total", "to" => to).increment(1);
 }
 
-/// A webhook POST was answered with a 2xx (`ok`) or not.
+/// A webhook POST was answered with a 2xx or not (another status, no answer).
 pub fn webhook_attempt(acknowledged: bool) {
-    let outcome = if acknowledged { "ok" } else { "failed" };
+    let outcome = if acknowledged { "2xx" } else { "other" };
     metrics::counter!("webhook_attempts_total", "outcome" => outcome).increment(1);
 }
 

@@ -186,7 +186,7 @@ const TEXTS_ZH: &[(&str, &str)] = &[
     ),
     (
         "cannot {} a merchant that is {} (only one that is {})",
-        "不能{0}状态为{1}的商户（只能{0}状态为{2}的商户）",
+        "不能对状态为 {1} 的商户执行 {0}（只能对状态为 {2} 的商户执行）",
     ),
     ("no registered user has this phone number", "没有使用该手机号注册的用户"),
     ("this user is already a member of the merchant", "该用户已是商户成员"),
@@ -196,7 +196,7 @@ const TEXTS_ZH: &[(&str, &str)] = &[
     ("this offer is not on sale", "该商品未在售"),
     ("not enough left of this offer", "该商品库存不足"),
     // Campaigns and vouchers.
-    ("a campaign that is {} cannot {}", "状态为{0}的活动不能{1}"),
+    ("a campaign that is {} cannot {}", "状态为 {0} 的活动不能执行 {1}"),
     ("the batch's face value exceeds any budget", "该批次面值总额超出预算"),
     (
         "the batch's face value of {} fen exceeds the campaign's unreserved budget",
@@ -238,11 +238,11 @@ const TEXTS_ZH: &[(&str, &str)] = &[
         "消费券优惠超过订单金额",
     ),
     // Orders.
-    ("the order is {}, it cannot be {}", "订单状态为{0}，不能变为{1}"),
+    ("the order is {}, it cannot be {}", "订单状态为 {0}，不能变为 {1}"),
     ("this order was already redeemed", "该订单已核销"),
     (
         "order {} is {}; the payment must be refunded",
-        "订单 {0} {1}，该笔付款须退款",
+        "订单 {0} 状态为 {1}，该笔付款须退款",
     ),
     // Idempotency and availability.
     (
@@ -261,31 +261,6 @@ const TEXTS_ZH: &[(&str, &str)] = &[
     ("the database does not answer", "数据库无响应"),
     ("the database is unavailable, try again", "数据库暂不可用，请重试"),
     ("the database is busy, try again", "数据库繁忙，请重试"),
-];
-
-/// Words a `format!` puts into a detail: statuses and verbs.
-const WORDS_ZH: &[(&str, &str)] = &[
-    ("pending_payment", "待支付"),
-    ("paid", "已支付"),
-    ("redeemed", "已核销"),
-    ("cancelled", "已取消"),
-    ("refunded", "已退款"),
-    ("pending", "待审核"),
-    ("approved", "已通过"),
-    ("rejected", "已驳回"),
-    ("suspended", "已暂停"),
-    ("draft", "草稿"),
-    ("active", "进行中"),
-    ("paused", "已暂停"),
-    ("ended", "已结束"),
-    ("approve", "通过"),
-    ("reject", "驳回"),
-    ("suspend", "暂停"),
-    ("reinstate", "恢复"),
-    ("activate", "启动"),
-    ("pause", "暂停"),
-    ("resume", "恢复"),
-    ("end", "结束"),
 ];
 
 /// The Chinese title of `code`, if it has one (every code must: a test checks).
@@ -344,9 +319,6 @@ fn captures<'t>(template: &str, text: &'t str) -> Option<Vec<&'t str>> {
     (pieces.len() == 1 && rest.is_empty() || pieces.len() > 1).then_some(holes)
 }
 
-fn word_zh(word: &str) -> &str {
-    WORDS_ZH.iter().find(|(en, _)| *en == word).map_or(word, |(_, zh)| zh)
-}
 
 /// The Chinese of an English detail or field message, if it is a known one.
 pub fn text_zh(english: &str) -> Option<String> {
@@ -354,7 +326,7 @@ pub fn text_zh(english: &str) -> Option<String> {
         let holes = captures(en, english)?;
         let mut out = (*zh).to_owned();
         for (i, hole) in holes.iter().enumerate() {
-            out = out.replace(&format!("{{{i}}}"), word_zh(hole));
+            out = out.replace(&format!("{{{i}}}"), hole);
         }
         Some(out)
     })
@@ -472,7 +444,7 @@ mod tests {
         );
         assert_eq!(
             text_zh("the order is redeemed, it cannot be refunded").as_deref(),
-            Some("订单状态为已核销，不能变为已退款")
+            Some("订单状态为 redeemed，不能变为 refunded")
         );
         assert_eq!(text_zh("is required!"), None);
         assert_eq!(text_zh("something new"), None);

@@ -148,7 +148,7 @@ async fn documented_codes_answer_in_chinese_under_zh_cn() {
         "invalid_state",
     )
     .await;
-    assert_eq!(moved.body["detail"], "订单状态为已核销，不能变为已退款");
+    assert_eq!(moved.body["detail"], "订单状态为 redeemed，不能变为 refunded");
     let (other, _) = app.buyer(&shop).await;
     both_languages(
         &app,
