@@ -96,7 +96,7 @@ pub fn order_transition(to: &'static str) {
 
 /// A webhook POST was answered with a 2xx or not (another status, no answer).
 pub fn webhook_attempt(acknowledged: bool) {
-    let outcome = if acknowledged { "2xx" } else { "other" };
+    let outcome = if acknowledged { "2xx" } else { "non_2xx" };
     metrics::counter!("webhook_attempts_total", "outcome" => outcome).increment(1);
 }
 
