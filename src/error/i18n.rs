@@ -319,7 +319,6 @@ fn captures<'t>(template: &str, text: &'t str) -> Option<Vec<&'t str>> {
     (pieces.len() == 1 && rest.is_empty() || pieces.len() > 1).then_some(holes)
 }
 
-
 /// The Chinese of an English detail or field message, if it is a known one.
 pub fn text_zh(english: &str) -> Option<String> {
     TEXTS_ZH.iter().find_map(|(en, zh)| {
