@@ -124,6 +124,72 @@ pub fn environment() -> String {
     std::env::var("WENLV_ENV").unwrap_or_else(|_| "development".to_owned())
 }
 
+/// The shortest secret (in bytes) accepted outside development and test.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Whether `env` may run on the public development secrets: only `development`
+/// (also what an unset `WENLV_ENV` means) and `test`. Every other name — `prod`,
+/// `staging`, a typo — is treated as a real deployment, so a misnamed environment
+/// fails closed instead of signing tokens with a secret printed in the repository.
+pub fn allows_development_secrets(env: &str) -> bool {
+    matches!(env, "development" | "test")
+}
+
+/// Whether `env` names a production environment (`production`, `prod`, `prod-eu`…),
+/// where `seed-demo` must never write made-up accounts with known passwords.
+pub fn is_production(env: &str) -> bool {
+    env.to_ascii_lowercase().starts_with("prod")
+}
+
+/// The one start-up line saying which secret policy is in force.
+pub fn secrets_mode_line(env: &str) -> String {
+    if allows_development_secrets(env) {
+        format!(
+            "environment {env:?}: development mode, default secrets allowed (never expose this instance; \
+             any other WENLV_ENV requires auth.jwt_secret and auth.identity_hash_key of {MIN_SECRET_BYTES}+ bytes)"
+        )
+    } else {
+        format!("environment {env:?}: deployment mode, secrets checked (non-default, {MIN_SECRET_BYTES}+ bytes)")
+    }
+}
+
+/// `url` with any password replaced by `***`, for logs and terminal output.
+pub fn redact_database_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
+            let tail = redact_query_password(tail);
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => format!("{scheme}://{authority}{}", redact_query_password(tail)),
+    }
+}
+
+/// libpq also takes `?password=…` in the query string.
+fn redact_query_password(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_owned();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
+
 /// The config directory: `WENLV_CONFIG_DIR`, else `config/` in the working directory.
 pub fn config_dir() -> PathBuf {
     std::env::var_os("WENLV_CONFIG_DIR")
@@ -165,7 +231,7 @@ pub fn load_from(dir: &Path, env: &str, from_process_env: bool) -> anyhow::Resul
 impl Settings {
     /// Refuses settings that must never reach production, and nonsense anywhere.
     pub fn check(&self, env: &str) -> anyhow::Result<()> {
-        if env == "production" {
+        if !allows_development_secrets(env) {
             let defaults = load_from(&config_dir(), "default", false)?;
             let secrets = [
                 ("auth.jwt_secret", &self.auth.jwt_secret, &defaults.auth.jwt_secret),
@@ -177,10 +243,12 @@ impl Settings {
             ];
             for (name, secret, default) in secrets {
                 if secret.expose_secret() == default.expose_secret() {
-                    anyhow::bail!("{name} is the development default; set a secret for production");
+                    anyhow::bail!(
+                        "{name} is the public development default; WENLV_ENV={env:?} needs a secret of its own"
+                    );
                 }
-                if secret.expose_secret().len() < 32 {
-                    anyhow::bail!("{name} is shorter than 32 bytes");
+                if secret.expose_secret().len() < MIN_SECRET_BYTES {
+                    anyhow::bail!("{name} is shorter than {MIN_SECRET_BYTES} bytes (WENLV_ENV={env:?})");
                 }
             }
         }
@@ -208,5 +276,36 @@ impl Settings {
     /// The platform's time zone (checked at start-up).
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.platform.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_development_and_test_allow_the_default_secrets() {
+        assert!(allows_development_secrets("development"));
+        assert!(allows_development_secrets("test"));
+        for env in ["production", "prod", "staging", "Development", ""] {
+            assert!(!allows_development_secrets(env), "{env}");
+        }
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact_database_url("postgres://app:s3cret@db:5432/wenlv?sslmode=require"),
+            "postgres://app:***@db:5432/wenlv?sslmode=require"
+        );
+        assert_eq!(
+            redact_database_url("postgresql://db/wenlv?user=app&password=s3cret"),
+            "postgresql://db/wenlv?user=app&password=***"
+        );
+        assert_eq!(
+            redact_database_url("postgres://app@db/wenlv"),
+            "postgres://app@db/wenlv"
+        );
+        assert_eq!(redact_database_url("data/wenlv.db"), "data/wenlv.db");
     }
 }

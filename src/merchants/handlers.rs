@@ -25,7 +25,9 @@ pub async fn apply(state: web::Data<AppState>, user: AuthUser, body: JsonBody) -
     let name = form.required("name", |v| text(v, 1, 100));
     let license_no = form.required("license_no", |v| CreditCode::parse(string(v)?));
     let category = form.required("category", |v| {
-        choice(v, Category::NAMES)?.parse::<Category>().map_err(|e| e.to_string())
+        choice(v, Category::NAMES)?
+            .parse::<Category>()
+            .map_err(|e| e.to_string())
     });
     let district = form.required("district", |v| choice(v, &districts));
     let address = form.required("address", |v| text(v, 1, 200));
@@ -55,7 +57,9 @@ pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<Http
     let mut form = QueryForm::new(query);
     let page = form.page();
     let filter = PublicFilter {
-        category: form.choice("category", Category::NAMES).and_then(|c| Category::parse(&c)),
+        category: form
+            .choice("category", Category::NAMES)
+            .and_then(|c| Category::parse(&c)),
         district: form.choice("district", &districts),
         q: form.text("q", 100),
     };
@@ -216,6 +220,9 @@ pub async fn remove_staff(
 ) -> AppResult<HttpResponse> {
     let (merchant_id, staff_id) = path.into_inner();
     let caller = user.caller();
-    db::run(&state.pool, move |c| repo::remove_staff(c, merchant_id, caller, staff_id)).await?;
+    db::run(&state.pool, move |c| {
+        repo::remove_staff(c, merchant_id, caller, staff_id)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

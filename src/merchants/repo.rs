@@ -228,7 +228,14 @@ pub fn change_status(
                 )),
             });
         };
-        audit::record(conn, actor_id, AuditTarget::Merchant, change.verb(), merchant_id, reason)?;
+        audit::record(
+            conn,
+            actor_id,
+            AuditTarget::Merchant,
+            change.verb(),
+            merchant_id,
+            reason,
+        )?;
         Ok(merchant)
     })
 }

@@ -78,7 +78,9 @@ pub async fn patch(
     let price_fen = form.patch("price_fen", |v| integer_in(v, 1, MAX_PRICE_FEN));
     let stock = form.patch("stock", |v| integer_in(v, 0, MAX_STOCK));
     let new_status = form.patch("status", |v| {
-        choice(v, OfferStatus::NAMES)?.parse::<OfferStatus>().map_err(|e| e.to_string())
+        choice(v, OfferStatus::NAMES)?
+            .parse::<OfferStatus>()
+            .map_err(|e| e.to_string())
     });
     let patch = OfferPatch {
         title: not_null(&mut form, "title", title),
@@ -112,7 +114,9 @@ pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<Http
     let mut form = QueryForm::new(query);
     let page = form.page();
     let filter = CatalogFilter {
-        category: form.choice("category", Category::NAMES).and_then(|c| Category::parse(&c)),
+        category: form
+            .choice("category", Category::NAMES)
+            .and_then(|c| Category::parse(&c)),
         district: form.choice("district", &districts),
         merchant_id: form.integer("merchant_id"),
         q: form.text("q", 100),

@@ -313,8 +313,8 @@ impl TestApp {
         let hashing = wenlv::auth::password::PasswordHashing::new(self.settings.auth.argon2).expect("argon2");
         let hash = hashing.hash_blocking(PASSWORD).expect("hash");
         let mut conn = self.db();
-        let user =
-            wenlv::accounts::repo::create_user(&mut conn, &phone, &hash, "管理员", wenlv::domain::Role::Admin).expect("admin created");
+        let user = wenlv::accounts::repo::create_user(&mut conn, &phone, &hash, "管理员", wenlv::domain::Role::Admin)
+            .expect("admin created");
         self.signed_in(&phone, user.id).await
     }
 }

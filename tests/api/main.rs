@@ -24,5 +24,6 @@ mod order_fixtures;
 mod orders;
 mod report_figures;
 mod reports;
+mod secrets;
 mod sweeper;
 mod vouchers;
