@@ -55,6 +55,9 @@ pub struct AuthSettings {
     pub audience: String,
     pub access_token_ttl_seconds: i64,
     pub refresh_token_ttl_days: i64,
+    /// A login session (a refresh-token family) ends this many days after the login,
+    /// however often it is refreshed.
+    pub session_max_days: i64,
     pub identity_hash_key: SecretString,
     pub argon2: Argon2Settings,
 }
@@ -254,6 +257,9 @@ impl Settings {
         }
         if self.auth.access_token_ttl_seconds <= 0 || self.auth.access_token_ttl_seconds > 900 {
             anyhow::bail!("auth.access_token_ttl_seconds must be between 1 and 900");
+        }
+        if self.auth.session_max_days <= 0 {
+            anyhow::bail!("auth.session_max_days must be at least 1");
         }
         if self.platform.timezone.parse::<chrono_tz::Tz>().is_err() {
             anyhow::bail!(

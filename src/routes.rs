@@ -42,6 +42,10 @@ route_table!(api, API_ROUTES, {
     "/auth/login" => { post: accounts::handlers::login },
     "/auth/refresh" => { post: accounts::handlers::refresh },
     "/auth/logout" => { post: accounts::handlers::logout },
+    "/auth/logout-all" => { post: accounts::handlers::logout_all },
+    "/me/password" => { post: accounts::handlers::change_password },
+    "/admin/users/{id}/disable" => { post: accounts::handlers::disable },
+    "/admin/users/{id}/enable" => { post: accounts::handlers::enable },
     "/me" => { get: accounts::handlers::me },
     "/me/real-name" => { post: accounts::handlers::real_name },
     // --- orders

@@ -7,8 +7,8 @@ use sha2::Sha256;
 
 use super::dto::{TokenPair, UserDto};
 use super::models::UserRow;
-use super::repo::{self, Rotation};
-use crate::auth::AuthUser;
+use super::repo::{self, Rotation, SessionLimits};
+use crate::auth::{AdminUser, AuthUser};
 use crate::db;
 use crate::domain::{IdNumber, Password, Phone, Role};
 use crate::error::{AppError, AppResult, Code};
@@ -115,7 +115,8 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody)
     };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let verified = state.passwords.verify(password, stored).await?;
-    let Some(user) = user.filter(|_| verified) else {
+    // A disabled account gets the same answer as a wrong password, after the same work.
+    let Some(user) = user.filter(|u| verified && u.disabled_at.is_none()) else {
         return Err(invalid());
     };
 
@@ -157,8 +158,11 @@ fn refresh_token_field(body: JsonBody) -> AppResult<String> {
               (status = 401, description = "unauthorized: unknown, expired, revoked or spent (a spent one revokes its family)")))]
 pub async fn refresh(state: web::Data<AppState>, body: JsonBody) -> AppResult<HttpResponse> {
     let raw = refresh_token_field(body)?;
-    let ttl_days = state.settings.auth.refresh_token_ttl_days;
-    let rotation = db::run(&state.pool, move |c| repo::rotate_refresh_token(c, &raw, ttl_days)).await?;
+    let limits = SessionLimits {
+        ttl_days: state.settings.auth.refresh_token_ttl_days,
+        max_days: state.settings.auth.session_max_days,
+    };
+    let rotation = db::run(&state.pool, move |c| repo::rotate_refresh_token(c, &raw, limits)).await?;
     match rotation {
         Rotation::Rotated { user, refresh_token } => {
             Ok(HttpResponse::Ok().json(token_pair(&state, &user, refresh_token).await?))
@@ -175,6 +179,84 @@ pub async fn logout(state: web::Data<AppState>, user: AuthUser, body: JsonBody) 
     let raw = refresh_token_field(body)?;
     db::run(&state.pool, move |c| repo::logout(c, user.id, &raw)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /auth/logout-all` (no body)
+#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204, description = "Every refresh token of the caller stops working; access tokens expire within their lifetime")))]
+pub async fn logout_all(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
+    db::run(&state.pool, move |c| repo::logout_all(c, user.id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /me/password` `{current_password, new_password}`
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", request_body = super::dto::PasswordChangeRequest,
+    security(("bearer" = [])),
+    responses((status = 204, description = "Changed; every refresh token of the caller is revoked"),
+              (status = 401, description = "invalid_credentials: the current password is wrong"),
+              (status = 422, description = "validation_failed: the new password is outside 8–128 characters")))]
+pub async fn change_password(state: web::Data<AppState>, user: AuthUser, body: JsonBody) -> AppResult<HttpResponse> {
+    let mut form = Form::new(body)?;
+    let current = form.required("current_password", |v| string(v).map(str::to_owned));
+    let new = form.required("new_password", |v| Password::parse(string(v)?));
+    form.finish()?;
+    let (current, new) = (present(current)?, present(new)?);
+    let user_id = user.id;
+    let row = db::run(&state.pool, move |c| Ok(repo::find_by_id(c, user_id)?)).await?;
+    // A current password no account could have is still verified (against the stored
+    // hash, bounded), so a wrong guess costs the same whatever its length.
+    let current = if Password::parse(&current).is_ok() {
+        current
+    } else {
+        String::from("invalid-password")
+    };
+    if !state.passwords.verify(current, Some(row.password_hash)).await? {
+        return Err(AppError::new(Code::InvalidCredentials, "the current password is wrong"));
+    }
+    let hash = state.passwords.hash(new.expose().to_owned()).await?;
+    db::run(&state.pool, move |c| repo::change_password(c, user_id, &hash)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /admin/users/{id}/disable` `{reason}`
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "accounts", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "User id")), request_body = super::dto::DisableRequest,
+    responses((status = 200, description = "The user; they can no longer log in or refresh, and their access tokens stop working within their lifetime (at most auth.access_token_ttl_seconds)", body = UserDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 404, description = "not_found: no such user"),
+              (status = 409, description = "invalid_state: already disabled, or the caller's own account")))]
+pub async fn disable(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    path: web::Path<i64>,
+    body: JsonBody,
+) -> AppResult<HttpResponse> {
+    let mut form = Form::new(body)?;
+    let reason = form.required("reason", |v| text(v, 1, 500));
+    form.finish()?;
+    let reason = present(reason)?;
+    let id = path.into_inner();
+    let row = db::run(&state.pool, move |c| {
+        repo::set_disabled(c, admin.0.caller(), id, true, Some(&reason))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(user_dto(&state, row).await?))
+}
+
+/// `POST /admin/users/{id}/enable` (no body)
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/enable", tag = "accounts", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, description = "The user, who may log in again", body = UserDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 404, description = "not_found: no such user"),
+              (status = 409, description = "invalid_state: the account is not disabled")))]
+pub async fn enable(state: web::Data<AppState>, admin: AdminUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let row = db::run(&state.pool, move |c| {
+        repo::set_disabled(c, admin.0.caller(), id, false, None)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(user_dto(&state, row).await?))
 }
 
 /// `GET /me`

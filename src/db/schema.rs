@@ -14,6 +14,7 @@ diesel::table! {
         identity_last4 -> Nullable<Text>,
         real_name_verified_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 

@@ -25,5 +25,6 @@ mod orders;
 mod report_figures;
 mod reports;
 mod secrets;
+mod sessions;
 mod sweeper;
 mod vouchers;
