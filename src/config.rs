@@ -21,6 +21,14 @@ pub struct Settings {
     pub orders: OrderSettings,
     pub idempotency: IdempotencySettings,
     pub payments: PaymentSettings,
+    pub merchants: MerchantSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantSettings {
+    /// How long a staff invitation can be accepted.
+    pub staff_invitation_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -257,6 +265,9 @@ impl Settings {
         }
         if self.auth.access_token_ttl_seconds <= 0 || self.auth.access_token_ttl_seconds > 900 {
             anyhow::bail!("auth.access_token_ttl_seconds must be between 1 and 900");
+        }
+        if self.merchants.staff_invitation_days <= 0 {
+            anyhow::bail!("merchants.staff_invitation_days must be at least 1");
         }
         if self.auth.session_max_days <= 0 {
             anyhow::bail!("auth.session_max_days must be at least 1");

@@ -202,7 +202,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staff_invitations (id) {
+        id -> BigInt,
+        merchant_id -> BigInt,
+        phone -> Text,
+        invited_by -> BigInt,
+        status -> Text,
+        expires_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(staff_invitations -> merchants (merchant_id));
 diesel::joinable!(merchant_members -> merchants (merchant_id));
 diesel::joinable!(merchant_members -> users (user_id));
 diesel::joinable!(offers -> merchants (merchant_id));
@@ -228,4 +242,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     idempotency_keys,
     merchant_day_stats,
+    staff_invitations,
 );
