@@ -85,6 +85,14 @@ pub struct RateLimitSettings {
     pub login_per_minute_per_ip: u32,
     pub login_per_minute_per_phone: u32,
     pub register_per_minute_per_ip: u32,
+    pub register_per_minute_per_phone: u32,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For`/`Forwarded`
+    /// headers name the client; from anyone else the headers are ignored.
+    pub trusted_proxies: Vec<String>,
+    /// At most this many keys are tracked per instance; new keys are refused past it.
+    pub max_tracked_keys: usize,
+    /// How often expired windows are dropped.
+    pub sweep_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -229,7 +237,8 @@ pub fn load_from(dir: &Path, env: &str, from_process_env: bool) -> anyhow::Resul
                 .separator("__")
                 .try_parsing(true)
                 .list_separator(",")
-                .with_list_parse_key("platform.districts"),
+                .with_list_parse_key("platform.districts")
+                .with_list_parse_key("rate_limit.trusted_proxies"),
         );
         if let Ok(url) = std::env::var("DATABASE_URL") {
             builder = builder.set_override("database.url", url)?;
@@ -265,6 +274,11 @@ impl Settings {
         }
         if self.auth.access_token_ttl_seconds <= 0 || self.auth.access_token_ttl_seconds > 900 {
             anyhow::bail!("auth.access_token_ttl_seconds must be between 1 and 900");
+        }
+        crate::auth::client_ip::TrustedProxies::parse(&self.rate_limit.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("rate_limit.trusted_proxies: {e}"))?;
+        if self.rate_limit.max_tracked_keys == 0 || self.rate_limit.sweep_interval_seconds == 0 {
+            anyhow::bail!("rate_limit.max_tracked_keys and rate_limit.sweep_interval_seconds must be at least 1");
         }
         if self.merchants.staff_invitation_days <= 0 {
             anyhow::bail!("merchants.staff_invitation_days must be at least 1");

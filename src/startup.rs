@@ -17,6 +17,7 @@ use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::client_ip::TrustedProxies;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHashing;
 use crate::auth::rate_limit::RateLimiter;
@@ -34,6 +35,8 @@ pub struct Application {
     sweep_interval: Duration,
     shutting_down: Arc<AtomicBool>,
     drain: Duration,
+    limiter: Arc<RateLimiter>,
+    limiter_sweep_interval: Duration,
 }
 
 /// Begins this instance's graceful shutdown; cheap to clone into a signal task.
@@ -84,6 +87,10 @@ impl Application {
         let sweep_interval = Duration::from_secs(settings.orders.sweep_interval_seconds);
         let drain = Duration::from_millis(settings.server.shutdown_drain_ms);
         let shutting_down = Arc::new(AtomicBool::new(false));
+        let limiter = Arc::new(RateLimiter::new(settings.rate_limit.max_tracked_keys));
+        let limiter_sweep_interval = Duration::from_secs(settings.rate_limit.sweep_interval_seconds);
+        let trusted_proxies =
+            TrustedProxies::parse(&settings.rate_limit.trusted_proxies).map_err(|e| anyhow::anyhow!(e))?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
@@ -91,7 +98,8 @@ impl Application {
             payments: payments::from_settings(&settings.payments)?,
             tokens: TokenKeys::new(&settings.auth),
             passwords: PasswordHashing::new(settings.auth.argon2)?,
-            limiter: RateLimiter::default(),
+            limiter: limiter.clone(),
+            trusted_proxies,
             settings: Arc::new(settings),
             shutting_down: shutting_down.clone(),
         });
@@ -103,6 +111,8 @@ impl Application {
             sweep_interval,
             shutting_down,
             drain,
+            limiter,
+            limiter_sweep_interval,
         })
     }
 
@@ -131,7 +141,12 @@ impl Application {
                 stop,
             ))
         });
+        let limiter_sweeper = tokio::spawn(crate::auth::rate_limit::sweep_forever(
+            self.limiter.clone(),
+            self.limiter_sweep_interval,
+        ));
         let result = self.server.await;
+        limiter_sweeper.abort();
         let _ = stop_sweeper.send(true);
         if let Some(sweeper) = sweeper {
             if let Err(error) = sweeper.await {

@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::auth::client_ip::TrustedProxies;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHashing;
 use crate::auth::rate_limit::RateLimiter;
@@ -20,7 +21,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub tokens: TokenKeys,
     pub passwords: PasswordHashing,
-    pub limiter: RateLimiter,
+    pub limiter: Arc<RateLimiter>,
+    /// `rate_limit.trusted_proxies`, parsed.
+    pub trusted_proxies: TrustedProxies,
     /// The payment provider named by config `payments.provider`.
     pub payments: Box<dyn PaymentProvider>,
     /// Set at the first moment of a graceful shutdown (SIGTERM), before the server

@@ -15,9 +15,12 @@ use crate::error::{AppError, AppResult, Code};
 use crate::http::form::{present, string, text, Form, JsonBody};
 use crate::state::AppState;
 
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+/// The client's address as a rate-limit key (see `auth::client_ip`).
+fn client_ip(state: &AppState, req: &HttpRequest) -> String {
+    state
+        .trusted_proxies
+        .client_ip(req.peer_addr().map(|a| a.ip()), req.headers())
+        .map(crate::auth::client_ip::key_of)
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
@@ -57,7 +60,7 @@ pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: JsonBo
     limit(
         &state,
         "register",
-        format!("register:ip:{}", client_ip(&req)),
+        format!("register:ip:{}", client_ip(&state, &req)),
         state.settings.rate_limit.register_per_minute_per_ip,
     )?;
     let mut form = Form::new(body)?;
@@ -66,6 +69,13 @@ pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: JsonBo
     let display_name = form.required("display_name", |v| text(v, 1, 64));
     form.finish()?;
     let (phone, password, display_name) = (present(phone)?, present(password)?, present(display_name)?);
+    // Keyed only by a validated phone: a key is at most 11 digits, never raw input.
+    limit(
+        &state,
+        "register",
+        format!("register:phone:{}", phone.as_str()),
+        state.settings.rate_limit.register_per_minute_per_phone,
+    )?;
 
     let password_hash = state.passwords.hash(password.expose().to_owned()).await?;
     let user = db::run(&state.pool, move |c| {
@@ -86,7 +96,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody)
     limit(
         &state,
         "login",
-        format!("login:ip:{}", client_ip(&req)),
+        format!("login:ip:{}", client_ip(&state, &req)),
         limits.login_per_minute_per_ip,
     )?;
     let mut form = Form::new(body)?;
@@ -94,12 +104,16 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody)
     let password = form.required("password", |v| string(v).map(str::to_owned));
     form.finish()?;
     let (phone, password) = (present(phone)?, present(password)?);
-    limit(
-        &state,
-        "login",
-        format!("login:phone:{phone}"),
-        limits.login_per_minute_per_phone,
-    )?;
+    // Only a valid phone is a key (bounded memory); an invalid one matches no
+    // account and is still limited per address.
+    if let Ok(valid) = Phone::parse(&phone) {
+        limit(
+            &state,
+            "login",
+            format!("login:phone:{}", valid.as_str()),
+            limits.login_per_minute_per_phone,
+        )?;
+    }
 
     let invalid = || AppError::new(Code::InvalidCredentials, "the phone number or password is wrong");
     // Out-of-range input cannot match an account, but is still verified against the
