@@ -37,6 +37,8 @@ pub struct Application {
     drain: Duration,
     limiter: Arc<RateLimiter>,
     limiter_sweep_interval: Duration,
+    /// PostgreSQL: the counters are in the database, shared by every instance.
+    shared_rate_limits: bool,
 }
 
 /// Begins this instance's graceful shutdown; cheap to clone into a signal task.
@@ -87,6 +89,7 @@ impl Application {
         let sweep_interval = Duration::from_secs(settings.orders.sweep_interval_seconds);
         let drain = Duration::from_millis(settings.server.shutdown_drain_ms);
         let shutting_down = Arc::new(AtomicBool::new(false));
+        let shared_rate_limits = db::Engine::from_url(&settings.database.url) == db::Engine::Postgres;
         let limiter = Arc::new(RateLimiter::new(settings.rate_limit.max_tracked_keys));
         let limiter_sweep_interval = Duration::from_secs(settings.rate_limit.sweep_interval_seconds);
         let trusted_proxies =
@@ -113,6 +116,7 @@ impl Application {
             drain,
             limiter,
             limiter_sweep_interval,
+            shared_rate_limits,
         })
     }
 
@@ -141,8 +145,10 @@ impl Application {
                 stop,
             ))
         });
+        let shared = self.shared_rate_limits.then(|| self.pool.clone());
         let limiter_sweeper = tokio::spawn(crate::auth::rate_limit::sweep_forever(
             self.limiter.clone(),
+            shared,
             self.limiter_sweep_interval,
         ));
         let result = self.server.await;

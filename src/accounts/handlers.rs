@@ -24,12 +24,22 @@ fn client_ip(state: &AppState, req: &HttpRequest) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Counts one attempt against `limit`; 429 with `Retry-After` past it.
-fn limit(state: &AppState, endpoint: &'static str, key: String, limit: u32) -> AppResult<()> {
+/// Counts one attempt against `limit`; 429 with `Retry-After` past it. On
+/// PostgreSQL the count is shared by every instance (`auth::rate_limit`).
+async fn limit(state: &AppState, endpoint: &'static str, key: String, limit: u32) -> AppResult<()> {
     if !state.settings.rate_limit.enabled {
         return Ok(());
     }
-    state.limiter.hit(&key, limit).map_err(|retry_after| {
+    let counted = if db::Engine::from_url(&state.settings.database.url) == db::Engine::Postgres {
+        db::run(&state.pool, move |c| match c {
+            db::DbConnection::Postgresql(pg) => Ok(crate::auth::rate_limit::hit_shared(pg, &key, limit)?),
+            db::DbConnection::Sqlite(_) => Ok(Ok(())),
+        })
+        .await?
+    } else {
+        state.limiter.hit(&key, limit)
+    };
+    counted.map_err(|retry_after| {
         crate::metrics::rate_limited(endpoint);
         AppError::RateLimited(retry_after)
     })
@@ -62,7 +72,8 @@ pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: JsonBo
         "register",
         format!("register:ip:{}", client_ip(&state, &req)),
         state.settings.rate_limit.register_per_minute_per_ip,
-    )?;
+    )
+    .await?;
     let mut form = Form::new(body)?;
     let phone = form.required("phone", |v| Phone::parse(string(v)?));
     let password = form.required("password", |v| Password::parse(string(v)?));
@@ -75,7 +86,8 @@ pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: JsonBo
         "register",
         format!("register:phone:{}", phone.as_str()),
         state.settings.rate_limit.register_per_minute_per_phone,
-    )?;
+    )
+    .await?;
 
     let password_hash = state.passwords.hash(password.expose().to_owned()).await?;
     let user = db::run(&state.pool, move |c| {
@@ -98,7 +110,8 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody)
         "login",
         format!("login:ip:{}", client_ip(&state, &req)),
         limits.login_per_minute_per_ip,
-    )?;
+    )
+    .await?;
     let mut form = Form::new(body)?;
     let phone = form.required("phone", |v| string(v).map(str::to_owned));
     let password = form.required("password", |v| string(v).map(str::to_owned));
@@ -112,7 +125,8 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: JsonBody)
             "login",
             format!("login:phone:{}", valid.as_str()),
             limits.login_per_minute_per_phone,
-        )?;
+        )
+        .await?;
     }
 
     let invalid = || AppError::new(Code::InvalidCredentials, "the phone number or password is wrong");

@@ -8,12 +8,21 @@
 //! never by a request. When the map is full a new key is refused (429) until the
 //! next sweep: failing closed under a flood of distinct keys, rather than growing.
 //!
-//! The counters live in each instance's memory: behind a load balancer with N
-//! instances a client gets at most N times the configured rate.
+//! On SQLite (one instance) the counters live in memory. On PostgreSQL every
+//! instance shares them in the table `rate_limit_windows`, one upsert per attempt
+//! ([`hit_shared`]), so N instances behind a load balancer still give a client the
+//! configured rate, not N times it; the timer task deletes expired rows there too.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text, Timestamp};
+use diesel::PgConnection;
+
+use crate::db::{DbConnection, Pool};
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// The default cap on tracked keys.
@@ -93,13 +102,68 @@ impl RateLimiter {
     }
 }
 
-/// Sweeps `limiter` every `interval` until the task is dropped or aborted.
-pub async fn sweep_forever(limiter: std::sync::Arc<RateLimiter>, interval: Duration) {
+/// Counts one attempt for `key` in the shared table: one statement decides (a
+/// window older than a minute restarts at 1), so concurrent instances never lose
+/// a hit. `Err(seconds)` past `limit`.
+pub fn hit_shared(conn: &mut PgConnection, key: &str, limit: u32) -> QueryResult<Result<(), u64>> {
+    #[derive(QueryableByName)]
+    struct Window {
+        #[diesel(sql_type = Integer)]
+        hits: i32,
+        #[diesel(sql_type = Timestamp)]
+        window_start: NaiveDateTime,
+    }
+    let now = crate::time::now();
+    let window = chrono::Duration::from_std(WINDOW).unwrap_or_else(|_| chrono::Duration::seconds(60));
+    let row: Window = diesel::sql_query(
+        "INSERT INTO rate_limit_windows (key, window_start, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+           hits = CASE WHEN rate_limit_windows.window_start <= $3 THEN 1 ELSE rate_limit_windows.hits + 1 END, \
+           window_start = CASE WHEN rate_limit_windows.window_start <= $3 THEN $2 ELSE rate_limit_windows.window_start END \
+         RETURNING hits, window_start",
+    )
+    .bind::<Text, _>(key)
+    .bind::<Timestamp, _>(now)
+    .bind::<Timestamp, _>(now - window)
+    .get_result(conn)?;
+    if i64::from(row.hits) > i64::from(limit) {
+        let left = (row.window_start + window - now).num_seconds();
+        Ok(Err(left.clamp(1, 60) as u64))
+    } else {
+        Ok(Ok(()))
+    }
+}
+
+/// Deletes expired shared windows.
+fn sweep_shared(conn: &mut DbConnection) -> QueryResult<usize> {
+    let cutoff = crate::time::now() - chrono::Duration::seconds(WINDOW.as_secs() as i64);
+    match conn {
+        DbConnection::Postgresql(c) => diesel::sql_query("DELETE FROM rate_limit_windows WHERE window_start <= $1")
+            .bind::<Timestamp, _>(cutoff)
+            .execute(c),
+        DbConnection::Sqlite(_) => Ok(0),
+    }
+}
+
+/// Sweeps `limiter` (and the shared table, with a pool on PostgreSQL) every
+/// `interval` until the task is aborted.
+pub async fn sweep_forever(limiter: std::sync::Arc<RateLimiter>, pool: Option<Pool>, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
         limiter.sweep();
+        if let Some(pool) = &pool {
+            let pool = pool.clone();
+            let swept = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+                let mut conn = pool.get()?;
+                Ok(sweep_shared(&mut conn)?)
+            })
+            .await;
+            if let Ok(Err(error)) = swept {
+                tracing::warn!(error = %error, "rate-limit sweep failed");
+            }
+        }
     }
 }
 

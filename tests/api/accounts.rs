@@ -425,3 +425,36 @@ async fn registration_is_limited_per_phone_and_invalid_phones_are_never_counted(
         .expect(422, Some("validation_failed"));
     }
 }
+
+/// Issue 13 item 2: on PostgreSQL the limits are shared by every instance, so two
+/// instances behind a load balancer still allow the configured rate, not twice it.
+#[tokio::test]
+async fn on_postgresql_two_instances_share_one_limit() {
+    let limit = |s: &mut wenlv::config::Settings| s.rate_limit.login_per_minute_per_phone = 4;
+    let first = TestApp::spawn_with(limit).await;
+    if !first.is_postgres() {
+        // One SQLite file is one instance; its counters are in memory.
+        return;
+    }
+    let second = first.spawn_sharing(limit).await;
+    for app in [&first, &second, &first, &second] {
+        app.login("13800138000", "whatever-password")
+            .await
+            .expect(401, Some("invalid_credentials"));
+    }
+    for app in [&first, &second] {
+        let limited = app.login("13800138000", "whatever-password").await;
+        limited.expect(429, Some("rate_limited"));
+        let retry_after: u64 = limited.headers["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("seconds");
+        assert!((1..=60).contains(&retry_after));
+    }
+    // Another phone is its own key.
+    second
+        .login("13800138001", "whatever-password")
+        .await
+        .expect(401, Some("invalid_credentials"));
+}
