@@ -22,6 +22,14 @@ pub struct Settings {
     pub idempotency: IdempotencySettings,
     pub payments: PaymentSettings,
     pub merchants: MerchantSettings,
+    pub identity: IdentitySettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// The real-name verification service (`identity::from_settings`).
+    pub provider: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -295,6 +303,7 @@ impl Settings {
         if self.platform.districts.is_empty() {
             anyhow::bail!("platform.districts must name at least one district");
         }
+        crate::identity::from_settings(&self.identity)?;
         if self.payments.provider != "sandbox" {
             anyhow::bail!(
                 "payments.provider {:?} is unknown (known: sandbox)",

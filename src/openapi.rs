@@ -39,6 +39,7 @@ use crate::error::Code;
         crate::accounts::handlers::change_password,
         crate::accounts::handlers::disable,
         crate::accounts::handlers::enable,
+        crate::accounts::handlers::release_identity,
         crate::accounts::handlers::me,
         crate::accounts::handlers::real_name,
         crate::merchants::handlers::apply,

@@ -46,6 +46,7 @@ route_table!(api, API_ROUTES, {
     "/me/password" => { post: accounts::handlers::change_password },
     "/admin/users/{id}/disable" => { post: accounts::handlers::disable },
     "/admin/users/{id}/enable" => { post: accounts::handlers::enable },
+    "/admin/identities/release" => { post: accounts::handlers::release_identity },
     "/me" => { get: accounts::handlers::me },
     "/me/real-name" => { post: accounts::handlers::real_name },
     // --- orders

@@ -99,6 +99,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             payments: payments::from_settings(&settings.payments)?,
+            identity: crate::identity::from_settings(&settings.identity)?,
             tokens: TokenKeys::new(&settings.auth),
             passwords: PasswordHashing::new(settings.auth.argon2)?,
             limiter: limiter.clone(),

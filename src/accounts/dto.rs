@@ -86,6 +86,16 @@ pub struct PasswordChangeRequest {
     pub new_password: String,
 }
 
+/// `POST /admin/identities/release`
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityReleaseRequest {
+    /// The account whose identity binding is released.
+    pub user_id: i64,
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
 /// `POST /admin/users/{id}/disable`
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

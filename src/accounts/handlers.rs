@@ -13,6 +13,7 @@ use crate::db;
 use crate::domain::{IdNumber, Password, Phone, Role};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::form::{present, string, text, Form, JsonBody};
+use crate::identity::Verdict;
 use crate::state::AppState;
 
 /// The client's address as a rate-limit key (see `auth::client_ip`).
@@ -287,6 +288,26 @@ pub async fn enable(state: web::Data<AppState>, admin: AdminUser, path: web::Pat
     Ok(HttpResponse::Ok().json(user_dto(&state, row).await?))
 }
 
+/// `POST /admin/identities/release` `{user_id, reason}`
+#[utoipa::path(post, path = "/api/v1/admin/identities/release", tag = "accounts", security(("bearer" = [])),
+    request_body = super::dto::IdentityReleaseRequest,
+    responses((status = 200, description = "The user, no longer verified: the identity they held may be bound by another account (an `identity_taken` dispute resolved). Audit-logged as `user.identity_release`", body = UserDto),
+              (status = 403, description = "forbidden: administrators only"),
+              (status = 404, description = "not_found: no such user"),
+              (status = 409, description = "invalid_state: the user has no identity bound")))]
+pub async fn release_identity(state: web::Data<AppState>, admin: AdminUser, body: JsonBody) -> AppResult<HttpResponse> {
+    let mut form = Form::new(body)?;
+    let user_id = form.required("user_id", crate::http::form::integer);
+    let reason = form.required("reason", |v| text(v, 1, 500));
+    form.finish()?;
+    let (user_id, reason) = (present(user_id)?, present(reason)?);
+    let row = db::run(&state.pool, move |c| {
+        repo::release_identity(c, admin.0.caller(), user_id, &reason)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(user_dto(&state, row).await?))
+}
+
 /// `GET /me`
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, description = "The caller", body = UserDto)))]
@@ -318,6 +339,21 @@ pub async fn real_name(state: web::Data<AppState>, user: AuthUser, body: JsonBod
     form.finish()?;
     let (name, id_number) = (present(name)?, present(id_number)?);
     let hash = identity_hash(&state, &id_number)?;
+    let checked = state.clone().into_inner();
+    let (checked_name, checked_number) = (name.clone(), id_number.clone());
+    let verdict = web::block(move || checked.identity.verify(&checked_name, &checked_number))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("identity check: {e}")))?
+        .map_err(|e| {
+            tracing::warn!(error = %e, "identity verification service unavailable");
+            AppError::new(
+                Code::ServiceUnavailable,
+                "the identity verification service is unavailable; try again",
+            )
+        })?;
+    if let Verdict::Rejected(why) = verdict {
+        return Err(AppError::field("id_number", why));
+    }
     let last4 = id_number.last4().to_owned();
     let row = db::run(&state.pool, move |c| {
         repo::bind_identity(c, user.id, &name, &hash, &last4)

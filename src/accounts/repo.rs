@@ -331,6 +331,47 @@ pub fn set_disabled(
     })
 }
 
+/// An administrator releases `user_id`'s identity binding (an `identity_taken`
+/// dispute: the number was squatted), audit-logged with the reason. 409
+/// `invalid_state` when no identity is bound.
+pub fn release_identity(
+    conn: &mut DbConnection,
+    admin: Caller,
+    user_id: i64,
+    reason: &str,
+) -> Result<UserRow, AppError> {
+    write_tx(conn, |conn| {
+        let Some(_) = users::table
+            .find(user_id)
+            .select(users::id)
+            .first::<i64>(conn)
+            .optional()?
+        else {
+            return Err(AppError::not_found());
+        };
+        let released = diesel::update(users::table.find(user_id).filter(users::identity_hash.is_not_null()))
+            .set((
+                users::real_name.eq(None::<String>),
+                users::identity_hash.eq(None::<String>),
+                users::identity_last4.eq(None::<String>),
+                users::real_name_verified_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        if released == 0 {
+            return Err(AppError::invalid_state("this account has no identity bound"));
+        }
+        audit::record(
+            conn,
+            admin.id,
+            audit::Target::User,
+            "identity_release",
+            user_id,
+            Some(reason),
+        )?;
+        Ok(find_by_id(conn, user_id)?)
+    })
+}
+
 /// Logs out the session the token belongs to (its whole family), if it is the
 /// caller's; someone else's token is left alone.
 pub fn logout(conn: &mut DbConnection, user_id: i64, raw: &str) -> Result<(), AppError> {

@@ -16,6 +16,7 @@ mod demo;
 mod errors;
 mod health;
 mod idempotency;
+mod identities;
 mod invitations;
 mod merchants;
 mod metrics;
