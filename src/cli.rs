@@ -75,11 +75,18 @@ pub fn seed_demo(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
         [flag] if flag == "--small" => crate::demo::DemoSize::small(),
         _ => anyhow::bail!("usage: wenlv seed-demo [--small]"),
     };
+    let env = crate::config::environment();
+    if crate::config::is_production(&env) {
+        anyhow::bail!("seed-demo writes accounts with published passwords; refused in WENLV_ENV={env:?}");
+    }
     let admin_password = std::env::var("WENLV_ADMIN_PASSWORD").unwrap_or_else(|_| DEMO_ADMIN_PASSWORD.to_owned());
     Password::parse(&admin_password).map_err(|e| anyhow::anyhow!("WENLV_ADMIN_PASSWORD {e}"))?;
     let mut conn = connect(settings)?;
     db::migrations::run_pending(&mut conn)?;
-    eprintln!("seeding {} ...", settings.database.url);
+    eprintln!(
+        "seeding {} ...",
+        crate::config::redact_database_url(&settings.database.url)
+    );
     let options = crate::demo::DemoOptions {
         size,
         admin_phone: DEMO_ADMIN_PHONE.to_owned(),

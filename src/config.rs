@@ -22,6 +22,22 @@ pub struct Settings {
     pub idempotency: IdempotencySettings,
     pub payments: PaymentSettings,
     pub webhooks: WebhookSettings,
+    pub merchants: MerchantSettings,
+    pub identity: IdentitySettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// The real-name verification service (`identity::from_settings`).
+    pub provider: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantSettings {
+    /// How long a staff invitation can be accepted.
+    pub staff_invitation_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +72,9 @@ pub struct AuthSettings {
     pub audience: String,
     pub access_token_ttl_seconds: i64,
     pub refresh_token_ttl_days: i64,
+    /// A login session (a refresh-token family) ends this many days after the login,
+    /// however often it is refreshed.
+    pub session_max_days: i64,
     pub identity_hash_key: SecretString,
     pub argon2: Argon2Settings,
 }
@@ -75,6 +94,14 @@ pub struct RateLimitSettings {
     pub login_per_minute_per_ip: u32,
     pub login_per_minute_per_phone: u32,
     pub register_per_minute_per_ip: u32,
+    pub register_per_minute_per_phone: u32,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For`/`Forwarded`
+    /// headers name the client; from anyone else the headers are ignored.
+    pub trusted_proxies: Vec<String>,
+    /// At most this many keys are tracked per instance; new keys are refused past it.
+    pub max_tracked_keys: usize,
+    /// How often expired windows are dropped.
+    pub sweep_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -146,6 +173,72 @@ pub fn environment() -> String {
     std::env::var("WENLV_ENV").unwrap_or_else(|_| "development".to_owned())
 }
 
+/// The shortest secret (in bytes) accepted outside development and test.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Whether `env` may run on the public development secrets: only `development`
+/// (also what an unset `WENLV_ENV` means) and `test`. Every other name — `prod`,
+/// `staging`, a typo — is treated as a real deployment, so a misnamed environment
+/// fails closed instead of signing tokens with a secret printed in the repository.
+pub fn allows_development_secrets(env: &str) -> bool {
+    matches!(env, "development" | "test")
+}
+
+/// Whether `env` names a production environment (`production`, `prod`, `prod-eu`…),
+/// where `seed-demo` must never write made-up accounts with known passwords.
+pub fn is_production(env: &str) -> bool {
+    env.to_ascii_lowercase().starts_with("prod")
+}
+
+/// The one start-up line saying which secret policy is in force.
+pub fn secrets_mode_line(env: &str) -> String {
+    if allows_development_secrets(env) {
+        format!(
+            "environment {env:?}: development mode, default secrets allowed (never expose this instance; \
+             any other WENLV_ENV requires auth.jwt_secret and auth.identity_hash_key of {MIN_SECRET_BYTES}+ bytes)"
+        )
+    } else {
+        format!("environment {env:?}: deployment mode, secrets checked (non-default, {MIN_SECRET_BYTES}+ bytes)")
+    }
+}
+
+/// `url` with any password replaced by `***`, for logs and terminal output.
+pub fn redact_database_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
+            let tail = redact_query_password(tail);
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => format!("{scheme}://{authority}{}", redact_query_password(tail)),
+    }
+}
+
+/// libpq also takes `?password=…` in the query string.
+fn redact_query_password(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_owned();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
+
 /// The config directory: `WENLV_CONFIG_DIR`, else `config/` in the working directory.
 pub fn config_dir() -> PathBuf {
     std::env::var_os("WENLV_CONFIG_DIR")
@@ -174,7 +267,8 @@ pub fn load_from(dir: &Path, env: &str, from_process_env: bool) -> anyhow::Resul
                 .separator("__")
                 .try_parsing(true)
                 .list_separator(",")
-                .with_list_parse_key("platform.districts"),
+                .with_list_parse_key("platform.districts")
+                .with_list_parse_key("rate_limit.trusted_proxies"),
         );
         if let Ok(url) = std::env::var("DATABASE_URL") {
             builder = builder.set_override("database.url", url)?;
@@ -187,7 +281,7 @@ pub fn load_from(dir: &Path, env: &str, from_process_env: bool) -> anyhow::Resul
 impl Settings {
     /// Refuses settings that must never reach production, and nonsense anywhere.
     pub fn check(&self, env: &str) -> anyhow::Result<()> {
-        if env == "production" {
+        if !allows_development_secrets(env) {
             let defaults = load_from(&config_dir(), "default", false)?;
             let secrets = [
                 ("auth.jwt_secret", &self.auth.jwt_secret, &defaults.auth.jwt_secret),
@@ -199,15 +293,28 @@ impl Settings {
             ];
             for (name, secret, default) in secrets {
                 if secret.expose_secret() == default.expose_secret() {
-                    anyhow::bail!("{name} is the development default; set a secret for production");
+                    anyhow::bail!(
+                        "{name} is the public development default; WENLV_ENV={env:?} needs a secret of its own"
+                    );
                 }
-                if secret.expose_secret().len() < 32 {
-                    anyhow::bail!("{name} is shorter than 32 bytes");
+                if secret.expose_secret().len() < MIN_SECRET_BYTES {
+                    anyhow::bail!("{name} is shorter than {MIN_SECRET_BYTES} bytes (WENLV_ENV={env:?})");
                 }
             }
         }
         if self.auth.access_token_ttl_seconds <= 0 || self.auth.access_token_ttl_seconds > 900 {
             anyhow::bail!("auth.access_token_ttl_seconds must be between 1 and 900");
+        }
+        crate::auth::client_ip::TrustedProxies::parse(&self.rate_limit.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("rate_limit.trusted_proxies: {e}"))?;
+        if self.rate_limit.max_tracked_keys == 0 || self.rate_limit.sweep_interval_seconds == 0 {
+            anyhow::bail!("rate_limit.max_tracked_keys and rate_limit.sweep_interval_seconds must be at least 1");
+        }
+        if self.merchants.staff_invitation_days <= 0 {
+            anyhow::bail!("merchants.staff_invitation_days must be at least 1");
+        }
+        if self.auth.session_max_days <= 0 {
+            anyhow::bail!("auth.session_max_days must be at least 1");
         }
         if self.platform.timezone.parse::<chrono_tz::Tz>().is_err() {
             anyhow::bail!(
@@ -218,6 +325,7 @@ impl Settings {
         if self.platform.districts.is_empty() {
             anyhow::bail!("platform.districts must name at least one district");
         }
+        crate::identity::from_settings(&self.identity)?;
         if self.payments.provider != "sandbox" {
             anyhow::bail!(
                 "payments.provider {:?} is unknown (known: sandbox)",
@@ -230,5 +338,36 @@ impl Settings {
     /// The platform's time zone (checked at start-up).
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.platform.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_development_and_test_allow_the_default_secrets() {
+        assert!(allows_development_secrets("development"));
+        assert!(allows_development_secrets("test"));
+        for env in ["production", "prod", "staging", "Development", ""] {
+            assert!(!allows_development_secrets(env), "{env}");
+        }
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact_database_url("postgres://app:s3cret@db:5432/wenlv?sslmode=require"),
+            "postgres://app:***@db:5432/wenlv?sslmode=require"
+        );
+        assert_eq!(
+            redact_database_url("postgresql://db/wenlv?user=app&password=s3cret"),
+            "postgresql://db/wenlv?user=app&password=***"
+        );
+        assert_eq!(
+            redact_database_url("postgres://app@db/wenlv"),
+            "postgres://app@db/wenlv"
+        );
+        assert_eq!(redact_database_url("data/wenlv.db"), "data/wenlv.db");
     }
 }

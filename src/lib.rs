@@ -22,6 +22,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod idempotency;
+pub mod identity;
 pub mod merchants;
 pub mod metrics;
 pub mod offers;

@@ -7,6 +7,12 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let settings = config::load()?;
     telemetry::init(&settings.log);
+    let env = config::environment();
+    if config::allows_development_secrets(&env) {
+        tracing::warn!("{}", config::secrets_mode_line(&env));
+    } else {
+        tracing::info!("{}", config::secrets_mode_line(&env));
+    }
     match args.first().map(String::as_str) {
         None | Some("serve") => serve(settings),
         Some("migrate") => cli::migrate(&settings),

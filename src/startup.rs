@@ -17,6 +17,7 @@ use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::client_ip::TrustedProxies;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHashing;
 use crate::auth::rate_limit::RateLimiter;
@@ -36,6 +37,10 @@ pub struct Application {
     webhook_client: reqwest::Client,
     shutting_down: Arc<AtomicBool>,
     drain: Duration,
+    limiter: Arc<RateLimiter>,
+    limiter_sweep_interval: Duration,
+    /// PostgreSQL: the counters are in the database, shared by every instance.
+    shared_rate_limits: bool,
 }
 
 /// Begins this instance's graceful shutdown; cheap to clone into a signal task.
@@ -88,14 +93,21 @@ impl Application {
         let shutting_down = Arc::new(AtomicBool::new(false));
         let webhooks = settings.webhooks.clone();
         let webhook_client = crate::webhooks::sender::client(&webhooks)?;
+        let shared_rate_limits = db::Engine::from_url(&settings.database.url) == db::Engine::Postgres;
+        let limiter = Arc::new(RateLimiter::new(settings.rate_limit.max_tracked_keys));
+        let limiter_sweep_interval = Duration::from_secs(settings.rate_limit.sweep_interval_seconds);
+        let trusted_proxies =
+            TrustedProxies::parse(&settings.rate_limit.trusted_proxies).map_err(|e| anyhow::anyhow!(e))?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             payments: payments::from_settings(&settings.payments)?,
+            identity: crate::identity::from_settings(&settings.identity)?,
             tokens: TokenKeys::new(&settings.auth),
             passwords: PasswordHashing::new(settings.auth.argon2)?,
-            limiter: RateLimiter::default(),
+            limiter: limiter.clone(),
+            trusted_proxies,
             settings: Arc::new(settings),
             shutting_down: shutting_down.clone(),
         });
@@ -109,6 +121,9 @@ impl Application {
             webhook_client,
             shutting_down,
             drain,
+            limiter,
+            limiter_sweep_interval,
+            shared_rate_limits,
         })
     }
 
@@ -146,7 +161,14 @@ impl Application {
                 stop_sweeper.subscribe(),
             ))
         });
+        let shared = self.shared_rate_limits.then(|| self.pool.clone());
+        let limiter_sweeper = tokio::spawn(crate::auth::rate_limit::sweep_forever(
+            self.limiter.clone(),
+            shared,
+            self.limiter_sweep_interval,
+        ));
         let result = self.server.await;
+        limiter_sweeper.abort();
         let _ = stop_sweeper.send(true);
         if let Some(sender) = sender {
             if let Err(error) = sender.await {

@@ -8,11 +8,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::auth::client_ip::TrustedProxies;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHashing;
 use crate::auth::rate_limit::RateLimiter;
 use crate::config::Settings;
 use crate::db::Pool;
+use crate::identity::IdentityVerifier;
 use crate::payments::PaymentProvider;
 
 pub struct AppState {
@@ -20,9 +22,13 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub tokens: TokenKeys,
     pub passwords: PasswordHashing,
-    pub limiter: RateLimiter,
+    pub limiter: Arc<RateLimiter>,
+    /// `rate_limit.trusted_proxies`, parsed.
+    pub trusted_proxies: TrustedProxies,
     /// The payment provider named by config `payments.provider`.
     pub payments: Box<dyn PaymentProvider>,
+    /// The real-name verifier named by config `identity.provider`.
+    pub identity: Box<dyn IdentityVerifier>,
     /// Set at the first moment of a graceful shutdown (SIGTERM), before the server
     /// stops accepting: `/readyz` answers 503 from then on so that a load balancer
     /// drains this instance while it still serves what it is sent.

@@ -73,8 +73,35 @@ pub struct LoginRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    #[schema(min_length = 1, max_length = 200)]
+    /// Any string that is not a live refresh token is 401 `unauthorized`.
     pub refresh_token: String,
+}
+
+/// `POST /me/password`
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeRequest {
+    pub current_password: String,
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+/// `POST /admin/identities/release`
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityReleaseRequest {
+    /// The account whose identity binding is released.
+    pub user_id: i64,
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// `POST /admin/users/{id}/disable`
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisableRequest {
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
 }
 
 /// `POST /me/real-name`

@@ -19,6 +19,8 @@ pub struct UserRow {
     pub identity_last4: Option<String>,
     pub real_name_verified_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// Set by an administrator: the account can no longer log in or refresh.
+    pub disabled_at: Option<NaiveDateTime>,
 }
 
 /// `role` holds [`Role::as_str`]: diesel's `Insertable` derive cannot mix the

@@ -3,17 +3,24 @@
 //! Refresh tokens are random 256-bit strings stored as their SHA-256 (a slow hash is
 //! not needed for random secrets). Each login starts a family; a refresh spends the
 //! presented token and issues the next one of the family. Presenting a spent token
-//! again means it leaked, so the whole family is revoked.
+//! again means it leaked, so the whole family is revoked. A family ends
+//! `auth.session_max_days` after its login however often it is refreshed.
+//!
+//! Revocation races rotation on PostgreSQL: the spending UPDATE checks `revoked_at`
+//! itself, and a revoking UPDATE is repeated until it finds nothing, because a
+//! rotation that held a row lock it waited for has inserted a successor its first
+//! statement could not see (READ COMMITTED: the next statement does).
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::models::{NewRefreshToken, NewUser, RefreshTokenRow, UserRow};
+use crate::audit;
 use crate::db::schema::{merchant_members, refresh_tokens, users};
 use crate::db::{is_unique_violation, write_tx, DbConnection};
-use crate::domain::Role;
+use crate::domain::{Caller, Role};
 use crate::error::{AppError, Code};
 use crate::time::now;
 
@@ -121,39 +128,46 @@ pub fn issue_refresh_token(
     family: Option<&str>,
     ttl_days: i64,
 ) -> QueryResult<String> {
+    issue_refresh_token_until(conn, user_id, family, now() + Duration::days(ttl_days))
+}
+
+fn issue_refresh_token_until(
+    conn: &mut DbConnection,
+    user_id: i64,
+    family: Option<&str>,
+    expires_at: NaiveDateTime,
+) -> QueryResult<String> {
     let raw = random_token();
-    let new_family;
-    let family = match family {
-        Some(f) => f,
-        None => {
-            new_family = random_token();
-            &new_family
-        }
-    };
-    let created_at = now();
+    let family = family.map(str::to_owned).unwrap_or_else(random_token);
     diesel::insert_into(refresh_tokens::table)
-        .values(&NewRefreshToken {
+        .values(NewRefreshToken {
             user_id,
-            family,
+            family: &family,
             token_hash: &hash_token(&raw),
-            expires_at: created_at + Duration::days(ttl_days),
-            created_at,
+            expires_at,
+            created_at: now(),
         })
         .execute(conn)?;
     Ok(raw)
 }
 
 pub enum Rotation {
-    /// The token was good: here is its successor.
     Rotated { user: Box<UserRow>, refresh_token: String },
-    /// Unknown, expired, revoked, or spent (then the family is now revoked).
     Refused,
 }
 
+/// How long refresh tokens and their sessions live.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    pub ttl_days: i64,
+    pub max_days: i64,
+}
+
 /// Spends a refresh token and issues its successor, in one transaction. A spent
-/// token presented again revokes its family; that revocation is committed even
-/// though the caller is refused.
-pub fn rotate_refresh_token(conn: &mut DbConnection, raw: &str, ttl_days: i64) -> Result<Rotation, AppError> {
+/// token presented again revokes its family. A token of a family older than
+/// `max_days`, or of a disabled user, is refused; the successor never outlives
+/// its family.
+pub fn rotate_refresh_token(conn: &mut DbConnection, raw: &str, limits: SessionLimits) -> Result<Rotation, AppError> {
     let hash = hash_token(raw);
     write_tx(conn, |conn| {
         let Some(token) = refresh_tokens::table
@@ -167,21 +181,41 @@ pub fn rotate_refresh_token(conn: &mut DbConnection, raw: &str, ttl_days: i64) -
         if token.revoked_at.is_some() || token.expires_at <= at {
             return Ok(Rotation::Refused);
         }
-        // Spend it only if nobody else has: the affected-row count decides a race.
+        let family_started: Option<NaiveDateTime> = refresh_tokens::table
+            .filter(refresh_tokens::family.eq(&token.family))
+            .select(diesel::dsl::min(refresh_tokens::created_at))
+            .first(conn)?;
+        let family_ends = family_started.unwrap_or(token.created_at) + Duration::days(limits.max_days);
+        if family_ends <= at {
+            revoke_family(conn, &token.family)?;
+            return Ok(Rotation::Refused);
+        }
+        // Spend it only if nobody else has and nobody revoked it meanwhile: the
+        // affected-row count decides a race, with `revoked_at` checked in the same
+        // statement so a logout committed first always wins.
         let spent = diesel::update(
             refresh_tokens::table
                 .find(token.id)
-                .filter(refresh_tokens::spent_at.is_null()),
+                .filter(refresh_tokens::spent_at.is_null())
+                .filter(refresh_tokens::revoked_at.is_null()),
         )
         .set(refresh_tokens::spent_at.eq(at))
         .execute(conn)?;
         if spent == 0 {
             revoke_family(conn, &token.family)?;
-            tracing::warn!(user_id = token.user_id, "refresh token reused; family revoked");
+            tracing::warn!(
+                user_id = token.user_id,
+                "refresh token reused or revoked; family revoked"
+            );
             return Ok(Rotation::Refused);
         }
         let user = find_by_id(conn, token.user_id)?;
-        let refresh_token = issue_refresh_token(conn, token.user_id, Some(&token.family), ttl_days)?;
+        if user.disabled_at.is_some() {
+            revoke_family(conn, &token.family)?;
+            return Ok(Rotation::Refused);
+        }
+        let expires_at = (at + Duration::days(limits.ttl_days)).min(family_ends);
+        let refresh_token = issue_refresh_token_until(conn, token.user_id, Some(&token.family), expires_at)?;
         Ok(Rotation::Rotated {
             user: Box::new(user),
             refresh_token,
@@ -189,14 +223,153 @@ pub fn rotate_refresh_token(conn: &mut DbConnection, raw: &str, ttl_days: i64) -
     })
 }
 
+/// Repeats a revoking UPDATE until it revokes nothing (at most a few rounds): see
+/// the module doc for the rotation it catches.
+fn revoke_until_quiet(
+    conn: &mut DbConnection,
+    mut revoke: impl FnMut(&mut DbConnection) -> QueryResult<usize>,
+) -> QueryResult<usize> {
+    let mut total = 0;
+    for _ in 0..4 {
+        let revoked = revoke(conn)?;
+        total += revoked;
+        if revoked == 0 {
+            break;
+        }
+    }
+    Ok(total)
+}
+
 fn revoke_family(conn: &mut DbConnection, family: &str) -> QueryResult<usize> {
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::family.eq(family))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(now()))
-    .execute(conn)
+    revoke_until_quiet(conn, |conn| {
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::family.eq(family))
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set(refresh_tokens::revoked_at.eq(now()))
+        .execute(conn)
+    })
+}
+
+/// Revokes every refresh token of the user: every session ends at its next refresh.
+fn revoke_all_of(conn: &mut DbConnection, user_id: i64) -> QueryResult<usize> {
+    revoke_until_quiet(conn, |conn| {
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::user_id.eq(user_id))
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set(refresh_tokens::revoked_at.eq(now()))
+        .execute(conn)
+    })
+}
+
+/// `POST /auth/logout-all`: every session of the user.
+pub fn logout_all(conn: &mut DbConnection, user_id: i64) -> Result<(), AppError> {
+    write_tx(conn, |conn| revoke_all_of(conn, user_id).map(|_| ()))?;
+    Ok(())
+}
+
+/// Stores a new password hash and ends every session, in one transaction.
+pub fn change_password(conn: &mut DbConnection, user_id: i64, password_hash: &str) -> Result<(), AppError> {
+    write_tx(conn, |conn| {
+        diesel::update(users::table.find(user_id))
+            .set(users::password_hash.eq(password_hash))
+            .execute(conn)?;
+        revoke_all_of(conn, user_id).map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// `disable` or `enable` an account, by an administrator, audit-logged. Disabling
+/// ends every session; an administrator cannot disable themself. A move to the
+/// state the account is already in is 409 `invalid_state`.
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    admin: Caller,
+    user_id: i64,
+    disable: bool,
+    reason: Option<&str>,
+) -> Result<UserRow, AppError> {
+    if disable && admin.id == user_id {
+        return Err(AppError::invalid_state(
+            "an administrator cannot disable their own account",
+        ));
+    }
+    write_tx(conn, |conn| {
+        let Some(_) = users::table
+            .find(user_id)
+            .select(users::id)
+            .first::<i64>(conn)
+            .optional()?
+        else {
+            return Err(AppError::not_found());
+        };
+        let changed = if disable {
+            diesel::update(users::table.find(user_id).filter(users::disabled_at.is_null()))
+                .set(users::disabled_at.eq(Some(now())))
+                .execute(conn)?
+        } else {
+            diesel::update(users::table.find(user_id).filter(users::disabled_at.is_not_null()))
+                .set(users::disabled_at.eq(None::<NaiveDateTime>))
+                .execute(conn)?
+        };
+        if changed == 0 {
+            return Err(AppError::invalid_state(if disable {
+                "the account is already disabled"
+            } else {
+                "the account is not disabled"
+            }));
+        }
+        let verb = if disable { "disable" } else { "enable" };
+        if disable {
+            revoke_all_of(conn, user_id)?;
+        }
+        audit::record(conn, admin.id, audit::Target::User, verb, user_id, reason)?;
+        Ok(find_by_id(conn, user_id)?)
+    })
+}
+
+/// An administrator releases `user_id`'s identity binding (an `identity_taken`
+/// dispute: the number was squatted), audit-logged with the reason. 409
+/// `invalid_state` when no identity is bound.
+pub fn release_identity(
+    conn: &mut DbConnection,
+    admin: Caller,
+    user_id: i64,
+    reason: &str,
+) -> Result<UserRow, AppError> {
+    write_tx(conn, |conn| {
+        let Some(_) = users::table
+            .find(user_id)
+            .select(users::id)
+            .first::<i64>(conn)
+            .optional()?
+        else {
+            return Err(AppError::not_found());
+        };
+        let released = diesel::update(users::table.find(user_id).filter(users::identity_hash.is_not_null()))
+            .set((
+                users::real_name.eq(None::<String>),
+                users::identity_hash.eq(None::<String>),
+                users::identity_last4.eq(None::<String>),
+                users::real_name_verified_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        if released == 0 {
+            return Err(AppError::invalid_state("this account has no identity bound"));
+        }
+        audit::record(
+            conn,
+            admin.id,
+            audit::Target::User,
+            "identity_release",
+            user_id,
+            Some(reason),
+        )?;
+        Ok(find_by_id(conn, user_id)?)
+    })
 }
 
 /// Logs out the session the token belongs to (its whole family), if it is the

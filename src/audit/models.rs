@@ -9,6 +9,7 @@ crate::text_enum! {
         Merchant = "merchant",
         Campaign = "campaign",
         Batch = "batch",
+        User = "user",
     }
 }
 

@@ -2,6 +2,7 @@
 //! that say who is calling, and the login/register rate limiter. Refresh tokens
 //! belong to `accounts` (they are rows in its tables).
 
+pub mod client_ip;
 pub mod extractor;
 pub mod jwt;
 pub mod password;

@@ -14,6 +14,7 @@ diesel::table! {
         identity_last4 -> Nullable<Text>,
         real_name_verified_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -250,7 +251,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staff_invitations (id) {
+        id -> BigInt,
+        merchant_id -> BigInt,
+        phone -> Text,
+        invited_by -> BigInt,
+        status -> Text,
+        expires_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(staff_invitations -> merchants (merchant_id));
 diesel::joinable!(merchant_members -> merchants (merchant_id));
 diesel::joinable!(merchant_members -> users (user_id));
 diesel::joinable!(offers -> merchants (merchant_id));
@@ -284,4 +299,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_events,
     webhook_deliveries,
     webhook_attempts,
+    staff_invitations,
 );

@@ -39,11 +39,23 @@ fn json_error(error: JsonPayloadError) -> AppError {
             AppError::new(Code::PayloadTooLarge, "the body is larger than 1 MiB")
         }
         JsonPayloadError::Deserialize(e) if e.is_data() => AppError::field("body", e.to_string()),
+        // `1e400` is valid JSON (RFC 8259 sets no range); serde_json cannot hold it,
+        // so it is a value out of range, not a malformed body.
+        JsonPayloadError::Deserialize(e) if is_number_out_of_range(&e) => AppError::field(
+            "body",
+            "contains a number out of range (integers are within ±(2^53 − 1))",
+        ),
         JsonPayloadError::Deserialize(e) => {
             AppError::new(Code::MalformedRequest, format!("the body is not valid JSON: {e}"))
         }
         other => AppError::new(Code::MalformedRequest, format!("the body could not be read: {other}")),
     }
+}
+
+/// serde_json reports an unrepresentable number as a syntax error; its message is
+/// the only thing that tells it apart from broken JSON.
+fn is_number_out_of_range(error: &serde_json::Error) -> bool {
+    error.is_syntax() && error.to_string().starts_with("number out of range")
 }
 
 /// A path segment that does not parse (a word where an id goes) names nothing: 404.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::models::{MemberRole, MerchantRow, MerchantStatus};
+use super::models::{InvitationRow, InvitationStatus, MemberRole, MerchantRow, MerchantStatus};
 use crate::domain::{Category, District};
 use crate::time::utc;
 
@@ -42,7 +42,38 @@ impl From<MerchantRow> for MerchantDto {
     }
 }
 
-/// The answer to adding staff.
+/// `POST /merchants/{id}/staff`: an invitation was sent (the same for any phone).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationSentDto {
+    pub merchant_id: i64,
+    pub phone: String,
+    pub status: InvitationStatus,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /me/invitations`: a pending invitation to the caller's phone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationDto {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub merchant_name: String,
+    pub invited_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<InvitationRow> for InvitationDto {
+    fn from(row: InvitationRow) -> Self {
+        InvitationDto {
+            id: row.id,
+            merchant_id: row.merchant_id,
+            merchant_name: row.merchant_name,
+            invited_at: utc(row.invited_at),
+            expires_at: utc(row.expires_at),
+        }
+    }
+}
+
+/// The answer to accepting an invitation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StaffDto {
     pub merchant_id: i64,

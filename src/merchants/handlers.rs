@@ -3,8 +3,9 @@
 use actix_web::{web, HttpResponse};
 
 use super::access;
-use super::dto::{MerchantDto, StaffDto};
-use super::models::{MemberRole, MerchantStatus};
+use super::dto::{InvitationDto, InvitationSentDto, MerchantDto, StaffDto};
+use super::invitations;
+use super::models::{InvitationStatus, MemberRole, MerchantStatus};
 use super::repo::{self, Application, Move, PublicFilter};
 use crate::auth::{AdminUser, AuthUser, MaybeUser};
 use crate::db;
@@ -13,6 +14,7 @@ use crate::error::AppResult;
 use crate::http::form::{choice, present, string, text, Form, JsonBody};
 use crate::http::query::{QueryForm, QueryMap};
 use crate::state::AppState;
+use crate::time::utc;
 
 /// `POST /merchants`
 #[utoipa::path(post, path = "/api/v1/merchants", tag = "merchants", request_body = super::dto::MerchantApplication,
@@ -176,13 +178,13 @@ pub async fn reinstate(
     change_status(state, admin, path.into_inner(), Move::Reinstate, Some(reason)).await
 }
 
-/// `POST /merchants/{id}/staff` `{phone}`
+/// `POST /merchants/{id}/staff` `{phone}`: an invitation, never a membership.
 #[utoipa::path(post, path = "/api/v1/merchants/{id}/staff", tag = "merchants", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Merchant id")), request_body = super::dto::StaffRequest,
-    responses((status = 201, description = "That user is now staff", body = StaffDto),
+    responses((status = 202, description = "Invited: the same answer whether or not the phone has an account; valid merchants.staff_invitation_days (7)", body = InvitationSentDto),
               (status = 403, description = "forbidden: only the merchant's owner"),
-              (status = 404, description = "not_found: no such merchant (or not visible), or no registered user has this phone"),
-              (status = 409, description = "invalid_state: the user is already a member")))]
+              (status = 404, description = "not_found: no such merchant (or not visible)"),
+              (status = 409, description = "invalid_state: that phone's user is already a member")))]
 pub async fn add_staff(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -195,15 +197,65 @@ pub async fn add_staff(
     form.finish()?;
     let phone = present(phone)?;
     let caller = user.caller();
-    let user_id = db::run(&state.pool, move |c| {
-        repo::add_staff(c, merchant_id, caller, phone.as_str())
+    let days = state.settings.merchants.staff_invitation_days;
+    let invited = db::run(&state.pool, move |c| {
+        invitations::invite(c, merchant_id, caller, phone.as_str(), days)
     })
     .await?;
-    Ok(HttpResponse::Created().json(StaffDto {
+    Ok(HttpResponse::Accepted().json(InvitationSentDto {
+        merchant_id: invited.merchant_id,
+        phone: invited.phone,
+        status: InvitationStatus::Invited,
+        expires_at: utc(invited.expires_at),
+    }))
+}
+
+/// `GET /me/invitations`
+#[utoipa::path(get, path = "/api/v1/me/invitations", tag = "merchants", security(("bearer" = [])),
+    params(crate::http::PageParams),
+    responses((status = 200, description = "The pending, unexpired invitations to the caller's phone, newest first", body = crate::http::Page<InvitationDto>)))]
+pub async fn my_invitations(state: web::Data<AppState>, user: AuthUser, query: QueryMap) -> AppResult<HttpResponse> {
+    let mut form = QueryForm::new(query);
+    let page = form.page();
+    form.finish()?;
+    let caller = user.caller();
+    let rows = db::run(&state.pool, move |c| Ok(invitations::list_for(c, caller, page)?)).await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id, InvitationDto::from)))
+}
+
+/// `POST /me/invitations/{id}/accept` (no body)
+#[utoipa::path(post, path = "/api/v1/me/invitations/{id}/accept", tag = "merchants", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Invitation id")),
+    responses((status = 200, description = "The caller is now staff", body = StaffDto),
+              (status = 404, description = "not_found: not the caller's invitation, expired, or already answered"),
+              (status = 409, description = "invalid_state: the caller is already a member")))]
+pub async fn accept_invitation(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (id, caller) = (path.into_inner(), user.caller());
+    let merchant_id = db::run(&state.pool, move |c| invitations::accept(c, caller, id)).await?;
+    Ok(HttpResponse::Ok().json(StaffDto {
         merchant_id,
-        user_id,
+        user_id: caller.id,
         role: MemberRole::Staff,
     }))
+}
+
+/// `POST /me/invitations/{id}/decline` (no body)
+#[utoipa::path(post, path = "/api/v1/me/invitations/{id}/decline", tag = "merchants", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Invitation id")),
+    responses((status = 204, description = "Declined"),
+              (status = 404, description = "not_found: not the caller's invitation, expired, or already answered")))]
+pub async fn decline_invitation(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (id, caller) = (path.into_inner(), user.caller());
+    db::run(&state.pool, move |c| invitations::decline(c, caller, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `DELETE /merchants/{id}/staff/{user_id}`

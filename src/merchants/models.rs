@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{merchant_members, merchants};
+use crate::db::schema::{merchant_members, merchants, staff_invitations};
 use crate::domain::Category;
 
 crate::text_enum! {
@@ -23,6 +23,16 @@ crate::text_enum! {
     pub enum MemberRole {
         Owner = "owner",
         Staff = "staff",
+    }
+}
+
+crate::text_enum! {
+    /// Where a staff invitation stands.
+    pub enum InvitationStatus {
+        /// Waiting for the invitee (until it expires).
+        Invited = "invited",
+        Accepted = "accepted",
+        Declined = "declined",
     }
 }
 
@@ -70,4 +80,26 @@ pub struct NewMember {
     pub user_id: i64,
     pub role: MemberRole,
     pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = staff_invitations)]
+pub struct NewInvitation {
+    pub merchant_id: i64,
+    /// Owned: diesel's `Insertable` derive cannot mix the enum with borrowed fields.
+    pub phone: String,
+    pub invited_by: i64,
+    pub status: InvitationStatus,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+/// A pending invitation as its invitee sees it.
+#[derive(Debug, Clone, Queryable)]
+pub struct InvitationRow {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub merchant_name: String,
+    pub invited_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
 }

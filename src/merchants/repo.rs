@@ -6,7 +6,7 @@ use super::access;
 use super::models::{MemberRole, MerchantRow, MerchantStatus, NewMember, NewMerchant};
 use crate::audit::{self, AuditTarget};
 use crate::db::is_unique_violation;
-use crate::db::schema::{merchant_members, merchants, users};
+use crate::db::schema::{merchant_members, merchants};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::{Caller, Category};
 use crate::error::{AppError, AppResult, Code};
@@ -237,46 +237,6 @@ pub fn change_status(
             reason,
         )?;
         Ok(merchant)
-    })
-}
-
-/// The owner adds the registered user with `phone` as staff. 404 for an unknown
-/// phone; 409 `invalid_state` when that user is already a member.
-pub fn add_staff(conn: &mut DbConnection, merchant_id: i64, caller: Caller, phone: &str) -> AppResult<i64> {
-    write_tx(conn, |conn| {
-        let (_, relation) = access::visible_merchant(conn, merchant_id, Some(caller))?;
-        relation.require_owner()?;
-        let user_id: i64 = users::table
-            .filter(users::phone.eq(phone))
-            .select(users::id)
-            .first(conn)
-            .optional()?
-            .ok_or_else(|| AppError::new(Code::NotFound, "no registered user has this phone number"))?;
-        let already_member = || AppError::invalid_state("this user is already a member of the merchant");
-        let existing: i64 = merchant_members::table
-            .filter(merchant_members::merchant_id.eq(merchant_id))
-            .filter(merchant_members::user_id.eq(user_id))
-            .count()
-            .get_result(conn)?;
-        if existing > 0 {
-            return Err(already_member());
-        }
-        diesel::insert_into(merchant_members::table)
-            .values(NewMember {
-                merchant_id,
-                user_id,
-                role: MemberRole::Staff,
-                created_at: now(),
-            })
-            .execute(conn)
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    already_member()
-                } else {
-                    e.into()
-                }
-            })?;
-        Ok(user_id)
     })
 }
 

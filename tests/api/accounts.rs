@@ -342,3 +342,119 @@ async fn the_database_keeps_only_a_keyed_hash_and_the_last_four() {
     let dump = format!("{row:?}");
     assert!(!dump.contains(&number) && !dump.contains(&number[..14]));
 }
+
+/// Issue 13 item 2: behind a trusted proxy each client has its own limit; from
+/// anyone else the forwarding headers are ignored.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_limited_alone() {
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limit.login_per_minute_per_ip = 2;
+        s.rate_limit.trusted_proxies = vec!["127.0.0.0/8".to_owned()];
+    })
+    .await;
+    let login_from = |xff: &'static str| {
+        app.send(
+            app.client
+                .post(app.url("/auth/login"))
+                .header("x-forwarded-for", xff)
+                .json(&json!({"phone": "13800138000", "password": "whatever-password"})),
+        )
+    };
+    for _ in 0..2 {
+        login_from("203.0.113.1").await.expect(401, Some("invalid_credentials"));
+    }
+    login_from("203.0.113.1").await.expect(429, Some("rate_limited"));
+    // The client a spoofed left-most entry names is not the key: the right-most
+    // untrusted address is.
+    login_from("198.51.100.7, 203.0.113.1")
+        .await
+        .expect(429, Some("rate_limited"));
+    // Another client behind the same proxy is not locked out.
+    login_from("203.0.113.2").await.expect(401, Some("invalid_credentials"));
+    login_from("203.0.113.2, 127.0.0.1")
+        .await
+        .expect(401, Some("invalid_credentials"));
+}
+
+#[tokio::test]
+async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
+    let app = TestApp::spawn_with(|s| s.rate_limit.login_per_minute_per_ip = 2).await;
+    for n in 0..2 {
+        app.send(
+            app.client
+                .post(app.url("/auth/login"))
+                .header("x-forwarded-for", format!("203.0.113.{n}"))
+                .json(&json!({"phone": "13800138000", "password": "whatever-password"})),
+        )
+        .await
+        .expect(401, Some("invalid_credentials"));
+    }
+    app.send(
+        app.client
+            .post(app.url("/auth/login"))
+            .header("x-forwarded-for", "203.0.113.99")
+            .json(&json!({"phone": "13800138000", "password": "whatever-password"})),
+    )
+    .await
+    .expect(429, Some("rate_limited"));
+}
+
+/// Issue 13 items 2 and 3: register is limited per phone too, and an invalid phone
+/// is refused before it is counted (never a key).
+#[tokio::test]
+async fn registration_is_limited_per_phone_and_invalid_phones_are_never_counted() {
+    let app = TestApp::spawn_with(|s| s.rate_limit.register_per_minute_per_phone = 2).await;
+    let body = json!({"phone": "13800138000", "password": PASSWORD, "display_name": "a"});
+    app.post("/auth/register", None, body.clone()).await.expect(201, None);
+    app.post("/auth/register", None, body.clone())
+        .await
+        .expect(409, Some("phone_taken"));
+    app.post("/auth/register", None, body)
+        .await
+        .expect(429, Some("rate_limited"));
+    let other = json!({"phone": "13800138001", "password": PASSWORD, "display_name": "a"});
+    app.post("/auth/register", None, other).await.expect(201, None);
+    let junk = "9".repeat(10_000);
+    for _ in 0..4 {
+        app.post(
+            "/auth/register",
+            None,
+            json!({"phone": junk, "password": PASSWORD, "display_name": "a"}),
+        )
+        .await
+        .expect(422, Some("validation_failed"));
+    }
+}
+
+/// Issue 13 item 2: on PostgreSQL the limits are shared by every instance, so two
+/// instances behind a load balancer still allow the configured rate, not twice it.
+#[tokio::test]
+async fn on_postgresql_two_instances_share_one_limit() {
+    let limit = |s: &mut wenlv::config::Settings| s.rate_limit.login_per_minute_per_phone = 4;
+    let first = TestApp::spawn_with(limit).await;
+    if !first.is_postgres() {
+        // One SQLite file is one instance; its counters are in memory.
+        return;
+    }
+    let second = first.spawn_sharing(limit).await;
+    for app in [&first, &second, &first, &second] {
+        app.login("13800138000", "whatever-password")
+            .await
+            .expect(401, Some("invalid_credentials"));
+    }
+    for app in [&first, &second] {
+        let limited = app.login("13800138000", "whatever-password").await;
+        limited.expect(429, Some("rate_limited"));
+        let retry_after: u64 = limited.headers["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("seconds");
+        assert!((1..=60).contains(&retry_after));
+    }
+    // Another phone is its own key.
+    second
+        .login("13800138001", "whatever-password")
+        .await
+        .expect(401, Some("invalid_credentials"));
+}

@@ -84,7 +84,7 @@ async fn every_move_is_audited_with_its_actor_and_reason() {
     assert!(all_ids.windows(2).all(|w| w[0] > w[1]), "newest first");
     assert!(app.walk("/admin/audit-log?target_type=campaign", t).await.is_empty());
     assert!(app.walk("/admin/audit-log?target_id=999999", t).await.is_empty());
-    for bad in ["target_type=user", "target_id=abc", "limit=0", "cursor=nope"] {
+    for bad in ["target_type=bogus", "target_id=abc", "limit=0", "cursor=nope"] {
         app.get(&format!("/admin/audit-log?{bad}"), t)
             .await
             .expect(422, Some("validation_failed"));

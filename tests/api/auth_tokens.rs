@@ -168,3 +168,18 @@ async fn logout_cannot_end_someone_elses_session() {
         .await
         .expect(200, None);
 }
+
+#[tokio::test]
+async fn any_string_that_is_not_a_live_refresh_token_is_401() {
+    let app = TestApp::spawn().await;
+    let long = "x".repeat(5000);
+    for token in ["", "   ", "\u{1F600}\u{202E}", "a/b?c=d&e", long.as_str()] {
+        app.post("/auth/refresh", None, json!({ "refresh_token": token }))
+            .await
+            .expect(401, Some("unauthorized"));
+    }
+    // A body without the field, or a non-string, is still a shape error.
+    app.post("/auth/refresh", None, json!({ "refresh_token": 42 }))
+        .await
+        .expect(422, Some("validation_failed"));
+}

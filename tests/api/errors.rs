@@ -87,3 +87,19 @@ async fn wrong_types_are_422_naming_every_field() {
     resp.expect(422, Some("validation_failed"));
     assert_eq!(resp.error_fields(), ["display_name", "extra", "password", "phone"]);
 }
+
+#[tokio::test]
+async fn a_number_too_large_for_a_double_is_422_not_400() {
+    let app = TestApp::spawn().await;
+    for body in [r#"{"phone": "13900000000", "password": 1e400}"#, r#"{"phone": -1e400}"#] {
+        let resp = app
+            .send(
+                app.client
+                    .post(app.url("/auth/register"))
+                    .header("content-type", "application/json")
+                    .body(body),
+            )
+            .await;
+        resp.expect(422, Some("validation_failed"));
+    }
+}

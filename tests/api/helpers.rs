@@ -188,6 +188,12 @@ impl TestApp {
         }
     }
 
+    /// Another instance of the service on this test's database (this one keeps
+    /// owning it): what several instances behind a load balancer look like.
+    pub async fn spawn_sharing(&self, customize: impl FnOnce(&mut Settings)) -> TestApp {
+        TestApp::spawn_on(&self.settings.database.url, customize).await
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.settings.database.url.starts_with("postgres")
     }

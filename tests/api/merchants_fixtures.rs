@@ -72,14 +72,37 @@ impl TestApp {
             .expect("id")
     }
 
-    /// Adds the user `staff` as staff of `merchant_id`.
-    pub async fn add_staff(&self, owner: &Actor, merchant_id: i64, staff: &Actor) -> Resp {
+    /// The owner invites `phone` to the staff of `merchant_id`.
+    pub async fn invite_staff(&self, owner: &Actor, merchant_id: i64, phone: &str) -> Resp {
         self.post(
             &format!("/merchants/{merchant_id}/staff"),
             Some(&owner.token),
-            json!({"phone": staff.phone}),
+            json!({ "phone": phone }),
         )
         .await
+    }
+
+    /// The id of `user`'s pending invitation to `merchant_id`, if listed.
+    pub async fn invitation_id(&self, user: &Actor, merchant_id: i64) -> Option<i64> {
+        let list = self.walk("/me/invitations", Some(&user.token)).await;
+        list.iter()
+            .find(|i| i["merchant_id"] == json!(merchant_id))
+            .and_then(|i| i["id"].as_i64())
+    }
+
+    /// Makes `staff` staff of `merchant_id`: the owner invites, `staff` accepts. The
+    /// answer is the invitation's when it is refused, else the acceptance's (200).
+    pub async fn add_staff(&self, owner: &Actor, merchant_id: i64, staff: &Actor) -> Resp {
+        let invited = self.invite_staff(owner, merchant_id, &staff.phone).await;
+        if invited.status != 202 {
+            return invited;
+        }
+        let id = self
+            .invitation_id(staff, merchant_id)
+            .await
+            .expect("the invitation is listed to its invitee");
+        self.action(&format!("/me/invitations/{id}/accept"), Some(&staff.token))
+            .await
     }
 
     /// Every item of a list, following `next_cursor` (`path` already has its query).
