@@ -21,6 +21,9 @@ pub struct Settings {
     pub orders: OrderSettings,
     pub idempotency: IdempotencySettings,
     pub payments: PaymentSettings,
+    /// Optional section: absent means `/metrics` is open.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +120,14 @@ pub struct IdempotencySettings {
 #[serde(deny_unknown_fields)]
 pub struct PaymentSettings {
     pub provider: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// When set, `GET /metrics` needs `Authorization: Bearer <it>` (else 401).
+    #[serde(default)]
+    pub bearer_token: Option<SecretString>,
 }
 
 /// The environment name from `WENLV_ENV` (`development` when unset).
