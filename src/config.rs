@@ -77,6 +77,8 @@ pub struct RateLimitSettings {
     pub login_per_minute_per_ip: u32,
     pub login_per_minute_per_phone: u32,
     pub register_per_minute_per_ip: u32,
+    /// `POST /orders` per resident per minute (stock hoarding by re-ordering).
+    pub orders_per_minute_per_resident: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +110,9 @@ pub struct OrderSettings {
     /// Seconds an order may stay `pending_payment`.
     pub payment_timeout: i64,
     pub sweep_interval_seconds: u64,
+    /// How many unpaid orders (within their payment window) one resident may hold;
+    /// another `POST /orders` is 409 `invalid_state`.
+    pub max_unpaid_per_resident: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

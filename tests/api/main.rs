@@ -15,6 +15,7 @@ mod dashboard;
 mod demo;
 mod errors;
 mod health;
+mod hoarding;
 mod idempotency;
 mod merchants;
 mod metrics;

@@ -100,7 +100,12 @@ pub fn overdue(conn: &mut DbConnection, now: NaiveDateTime, after: i64, limit: i
 /// whether this call cancelled it (another sweeper, a payment or the resident may
 /// have got there first: the conditional UPDATE decides).
 pub fn cancel_overdue(conn: &mut DbConnection, order_id: i64, now: NaiveDateTime) -> AppResult<bool> {
-    write_tx(conn, |c| {
+    write_tx(conn, |c| cancel_overdue_within(c, order_id, now))
+}
+
+/// [`cancel_overdue`] inside the caller's write transaction.
+pub(super) fn cancel_overdue_within(c: &mut DbConnection, order_id: i64, now: NaiveDateTime) -> AppResult<bool> {
+    {
         let cancelled = diesel::update(
             orders::table
                 .filter(orders::id.eq(order_id))
@@ -117,7 +122,7 @@ pub fn cancel_overdue(conn: &mut DbConnection, order_id: i64, now: NaiveDateTime
         give_back_stock(c, &order)?;
         release_locked_voucher(c, &order)?;
         Ok(true)
-    })
+    }
 }
 
 /// `POST /orders/{id}/refund`, after the provider answered: `paid → refunded`, stock

@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use rand::Rng;
 
 use super::lifecycle;
-use super::queries::{own_order, refusal};
+use super::queries::{invalid_move, own_order, refusal};
 use crate::db::schema::{orders, payments, vouchers};
 use crate::db::{is_unique_violation, write_tx, DbConnection};
 use crate::error::{AppError, AppResult};
@@ -34,6 +34,10 @@ const CODE_ATTEMPTS: usize = 8;
 pub type RecordMovement =
     fn(&mut DbConnection, Tz, i64, i64, &str, &ProviderAnswer, Option<Completion<OrderRow>>) -> AppResult<OrderRow>;
 
+/// The look before the provider is asked: (conn, user, order) → the order to move,
+/// or the refusal. [`open_payment`] or [`open_refund`].
+pub type OpenMovement = fn(&mut DbConnection, i64, i64) -> AppResult<OrderRow>;
+
 /// What differs between paying an order and refunding it; the rest of the dance
 /// (idempotency, look before moving money, the provider, the recording
 /// transaction) is the same and lives in the handlers.
@@ -44,6 +48,8 @@ pub struct MoneyStep {
     /// The status it moves to (for the 409 detail and the transition metric).
     pub to: OrderStatus,
     pub kind: PaymentKind,
+    /// The look before the provider is asked.
+    pub open: OpenMovement,
     /// The transaction that records the movement and moves the order.
     pub record: RecordMovement,
 }
@@ -52,6 +58,7 @@ pub const PAY: MoneyStep = MoneyStep {
     from: OrderStatus::PendingPayment,
     to: OrderStatus::Paid,
     kind: PaymentKind::Payment,
+    open: open_payment,
     record: pay,
 };
 
@@ -59,8 +66,41 @@ pub const REFUND: MoneyStep = MoneyStep {
     from: OrderStatus::Paid,
     to: OrderStatus::Refunded,
     kind: PaymentKind::Refund,
+    open: open_refund,
     record: lifecycle::refund,
 };
+
+/// Before a charge: the caller's order must be pending payment and inside its
+/// payment window. An order past `payment_due_at` is cancelled here, in this
+/// transaction (stock and voucher back), whether or not a sweeper runs, and the
+/// answer is 409 `invalid_state`: the resident is never charged for it.
+pub fn open_payment(conn: &mut DbConnection, user_id: i64, order_id: i64) -> AppResult<OrderRow> {
+    // The refusal of an overdue order must commit its cancellation, so the
+    // transaction succeeds with the refusal inside.
+    write_tx(conn, |c| -> AppResult<AppResult<OrderRow>> {
+        let now = now();
+        let order = own_order(c, order_id, user_id)?;
+        if order.status != OrderStatus::PendingPayment {
+            return Ok(Err(invalid_move(order.status, OrderStatus::Paid)));
+        }
+        if order.payment_due_at <= now {
+            lifecycle::cancel_overdue_within(c, order_id, now)?;
+            return Ok(Err(AppError::invalid_state(
+                "the payment window of this order has closed: it is cancelled, its stock and voucher returned",
+            )));
+        }
+        Ok(Ok(order))
+    })?
+}
+
+/// Before a refund: the caller's order must be paid.
+pub fn open_refund(conn: &mut DbConnection, user_id: i64, order_id: i64) -> AppResult<OrderRow> {
+    let order = own_order(conn, order_id, user_id)?;
+    if order.status != OrderStatus::Paid {
+        return Err(invalid_move(order.status, OrderStatus::Refunded));
+    }
+    Ok(order)
+}
 
 fn redemption_code() -> String {
     format!("{:012}", rand::thread_rng().gen_range(0..1_000_000_000_000_u64))
