@@ -125,6 +125,9 @@ pub struct IdempotencySettings {
 #[serde(deny_unknown_fields)]
 pub struct PaymentSettings {
     pub provider: String,
+    /// Sandbox only: how long each call takes (imitates the network; tests race on it).
+    #[serde(default)]
+    pub sandbox_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -157,6 +157,7 @@ diesel::table! {
         redeemed_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
         refunded_at -> Nullable<Timestamp>,
+        money_in_flight_at -> Nullable<Timestamp>,
     }
 }
 

@@ -94,6 +94,17 @@ async fn start_movement(state: &web::Data<AppState>, movement: MoneyMovement) ->
         .map_err(AppError::Internal)
 }
 
+/// Gives up the order's money claim after `error`, and returns `error`.
+async fn release(state: &web::Data<AppState>, order: &OrderRow, error: AppError) -> AppError {
+    if let Some(claimed_at) = order.money_in_flight_at {
+        let order_id = order.id;
+        if let Err(e) = db::run(&state.pool, move |c| repo::payment::release_claim(c, order_id, claimed_at)).await {
+            tracing::warn!(order_id, error = %e, "money claim not released; it goes stale by itself");
+        }
+    }
+    error
+}
+
 async fn move_money(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -105,8 +116,9 @@ async fn move_money(
     // The guard borrows one handle of the state, the handler's future owns another.
     let guard_state = state.clone();
     idempotency::guard(&guard_state, &req, user_id, None, |claim| async move {
-        // Look before moving money: nobody is charged (or refunded) for an order in
-        // the wrong state (`step.open`; paying an overdue order cancels it). The
+        // Claim before moving money (`step.open`): nobody is charged (or refunded)
+        // for an order in the wrong state, and only one movement per order is with
+        // the provider at a time; paying an overdue order cancels it. The
         // conditional UPDATE in `step.record` still decides races.
         let order = db::run(&state.pool, move |c| (step.open)(c, user_id, order_id)).await?;
         let movement = MoneyMovement {
@@ -114,13 +126,20 @@ async fn move_money(
             amount_fen: order.payable_fen,
             kind: step.kind,
         };
-        let answer = start_movement(&state, movement).await?;
+        let answer = match start_movement(&state, movement).await {
+            Ok(answer) => answer,
+            Err(error) => return Err(release(&state, &order, error).await),
+        };
         let (provider, tz) = (state.payments.name(), state.settings.timezone());
         let stored = stored_answer(claim, StatusCode::OK, user_id);
-        let order = db::run(&state.pool, move |c| {
+        let recorded = db::run(&state.pool, move |c| {
             (step.record)(c, tz, user_id, order_id, provider, &answer, stored)
         })
-        .await?;
+        .await;
+        let order = match recorded {
+            Ok(moved) => moved,
+            Err(error) => return Err(release(&state, &order, error).await),
+        };
         crate::metrics::order_transition(step.to.as_str());
         Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
     })
@@ -131,8 +150,8 @@ async fn move_money(
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id"), crate::http::IdempotencyKeyHeader),
     responses((status = 200, description = "The paid order with its redemption code; the voucher is used", body = OrderDto),
-              (status = 409, description = "invalid_state: the order is not pending payment, or is past its payment_due_at (it is then cancelled in the same transaction, stock and voucher returned, even when no sweeper runs); idempotency_key_in_use"),
-              (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
+              (status = 409, description = "invalid_state: the order is not pending payment, another payment of it is in progress, or it is past its payment_due_at (it is then cancelled in the same transaction, stock and voucher returned, even when no sweeper runs); offer_unavailable: its merchant was suspended since the order was placed (the order stays pending; cancel it); idempotency_key_in_use"),
+              (status = 422, description = "voucher_not_applicable: the voucher's campaign was paused or ended since the order was placed (the order stays pending; cancel it or pay once the campaign resumes); idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
 pub async fn pay(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -158,7 +177,7 @@ pub async fn cancel(state: web::Data<AppState>, user: AuthUser, path: web::Path<
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id"), crate::http::IdempotencyKeyHeader),
     responses((status = 200, description = "The refunded order: stock back; the voucher back or void per the campaign", body = OrderDto),
-              (status = 409, description = "invalid_state: the order is not paid; idempotency_key_in_use"),
+              (status = 409, description = "invalid_state: the order is not paid, or a refund of it is in progress; idempotency_key_in_use"),
               (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
 pub async fn refund(
     state: web::Data<AppState>,

@@ -22,6 +22,7 @@ mod metrics;
 mod offers;
 mod openapi;
 mod order_fixtures;
+mod pay_checks;
 mod orders;
 mod report_figures;
 mod reports;

@@ -96,7 +96,8 @@ pub fn overdue(conn: &mut DbConnection, now: NaiveDateTime, after: i64, limit: i
         .load(conn)
 }
 
-/// The sweeper's move: cancels one order left unpaid past `payment_due_at`. Returns
+/// The sweeper's move: cancels one order left unpaid past `payment_due_at` (unless a
+/// payment of it is with the provider right now). Returns
 /// whether this call cancelled it (another sweeper, a payment or the resident may
 /// have got there first: the conditional UPDATE decides).
 pub fn cancel_overdue(conn: &mut DbConnection, order_id: i64, now: NaiveDateTime) -> AppResult<bool> {
@@ -110,7 +111,13 @@ pub(super) fn cancel_overdue_within(c: &mut DbConnection, order_id: i64, now: Na
             orders::table
                 .filter(orders::id.eq(order_id))
                 .filter(orders::status.eq(OrderStatus::PendingPayment))
-                .filter(orders::payment_due_at.le(now)),
+                .filter(orders::payment_due_at.le(now))
+                // A payment with the provider right now is left to finish.
+                .filter(
+                    orders::money_in_flight_at
+                        .is_null()
+                        .or(orders::money_in_flight_at.lt(super::payment::stale_before(now))),
+                ),
         )
         .set((orders::status.eq(OrderStatus::Cancelled), orders::cancelled_at.eq(now)))
         .returning(orders::all_columns)
@@ -146,7 +153,11 @@ pub fn refund(
                 .filter(orders::user_id.eq(user_id))
                 .filter(orders::status.eq(OrderStatus::Paid)),
         )
-        .set((orders::status.eq(OrderStatus::Refunded), orders::refunded_at.eq(now)))
+        .set((
+            orders::status.eq(OrderStatus::Refunded),
+            orders::refunded_at.eq(now),
+            orders::money_in_flight_at.eq(None::<NaiveDateTime>),
+        ))
         .returning(orders::all_columns)
         .get_result::<OrderRow>(c)
         .optional()?;
