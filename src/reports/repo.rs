@@ -223,6 +223,10 @@ fn merchant_wide_consumption(
     if merchant_ids.is_empty() {
         return Ok(0);
     }
+    // Nothing is paid in the future: the window ends now at the latest. Without
+    // this a campaign ending in year 9999 reached a local day of year 10000, whose
+    // text ("+10000-01-01") sorts before every rollup day and lost them all.
+    let ends_at = ends_at.min(crate::time::now());
     // First whole day: the day after starts_at's, unless starts_at is a midnight.
     let start_day = starts_at.and_utc().with_timezone(&tz).date_naive();
     let first_full = if local_midnight_utc(tz, start_day) == starts_at {

@@ -156,3 +156,22 @@ async fn expired_idempotency_keys_are_deleted() {
         .expect("keys");
     assert_eq!(left, vec!["b".to_owned()]);
 }
+
+#[tokio::test]
+async fn one_order_that_cannot_be_cancelled_does_not_stop_the_pass() {
+    let app = quiet_app().await;
+    let shop = app.shop(Some(10)).await;
+    let (buyer, voucher) = app.buyer(&shop).await;
+    let broken = app.order_id(&buyer.token, shop.offer_id, 1, Some(voucher)).await;
+    let fine = app.order_id(&buyer.token, shop.offer_id, 1, None).await;
+    app.make_overdue(broken);
+    app.make_overdue(fine);
+    // Bad data: the voucher the first order locked is no longer locked by it.
+    diesel::update(wenlv::db::schema::vouchers::table.find(voucher))
+        .set(wenlv::db::schema::vouchers::status.eq("available"))
+        .execute(&mut app.db())
+        .expect("voucher updated");
+    assert_eq!(sweep_once(&mut app.db()).expect("the pass goes on"), 1);
+    let order = app.get(&format!("/orders/{fine}"), Some(&buyer.token)).await;
+    assert_eq!(order.expect(200, None)["status"], "cancelled");
+}
