@@ -162,6 +162,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
     payments (id) {
         id -> BigInt,
         order_id -> BigInt,
@@ -228,4 +235,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     idempotency_keys,
     merchant_day_stats,
+    settings,
 );

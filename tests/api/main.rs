@@ -26,5 +26,6 @@ mod pay_checks;
 mod orders;
 mod report_figures;
 mod reports;
+mod rollup_zone;
 mod sweeper;
 mod vouchers;
