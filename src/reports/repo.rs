@@ -324,11 +324,19 @@ pub fn settlements(
     if let Some(id) = campaign_id {
         campaigns::table.find(id).select(campaigns::id).first::<i64>(conn)?;
     }
+    // Summed by the database, one row per merchant: a year of redeemed orders is
+    // never loaded into memory.
     let mut query = orders::table
         .inner_join(merchants::table)
         .filter(orders::status.eq(OrderStatus::Redeemed))
         .filter(orders::campaign_id.is_not_null())
-        .select((orders::merchant_id, merchants::name, orders::subsidy_fen))
+        .group_by((merchants::id, merchants::name))
+        .select((
+            merchants::id,
+            merchants::name,
+            diesel::dsl::count_star(),
+            diesel::dsl::sql::<BigInt>("CAST(COALESCE(SUM(orders.subsidy_fen), 0) AS BIGINT)"),
+        ))
         .into_boxed();
     if let Some(id) = campaign_id {
         query = query.filter(orders::campaign_id.eq(id));
@@ -339,19 +347,16 @@ pub fn settlements(
     if let Some(to) = to {
         query = query.filter(orders::redeemed_at.lt(to));
     }
-    let rows: Vec<(i64, String, i64)> = query.load(conn)?;
-    let mut per_merchant: BTreeMap<i64, SettlementRow> = BTreeMap::new();
-    for (merchant_id, name, subsidy) in rows {
-        let entry = per_merchant.entry(merchant_id).or_insert_with(|| SettlementRow {
+    let rows: Vec<(i64, String, i64, i64)> = query.load(conn)?;
+    let mut items: Vec<SettlementRow> = rows
+        .into_iter()
+        .map(|(merchant_id, name, orders, subsidy_fen)| SettlementRow {
             merchant_id,
             name,
-            orders: 0,
-            subsidy_fen: 0,
-        });
-        entry.orders += 1;
-        entry.subsidy_fen += subsidy;
-    }
-    let mut items: Vec<SettlementRow> = per_merchant.into_values().collect();
+            orders,
+            subsidy_fen,
+        })
+        .collect();
     items.sort_by(|a, b| {
         b.subsidy_fen
             .cmp(&a.subsidy_fen)
