@@ -19,8 +19,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
-use secrecy::ExposeSecret;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -164,7 +164,9 @@ fn authorize(req: &HttpRequest, state: &AppState) -> AppResult<()> {
     if same(given.as_bytes(), expected.expose_secret().as_bytes()) {
         Ok(())
     } else {
-        Err(AppError::unauthorized("/metrics needs Authorization: Bearer <metrics.bearer_token>"))
+        Err(AppError::unauthorized(
+            "/metrics needs Authorization: Bearer <metrics.bearer_token>",
+        ))
     }
 }
 

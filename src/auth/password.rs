@@ -83,9 +83,9 @@ impl PasswordHashing {
             let _permit = permit;
             hashing.hash_blocking(&password)
         })
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
-            .map_err(AppError::Internal)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
+        .map_err(AppError::Internal)
     }
 
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
@@ -95,8 +95,8 @@ impl PasswordHashing {
             let _permit = permit;
             hashing.verify_blocking(&password, stored.as_deref())
         })
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("verification task failed: {e}")))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("verification task failed: {e}")))
     }
 }
 
@@ -136,7 +136,11 @@ mod tests {
         )
         .await;
         assert!(abandoned.is_err(), "the hash outlasts the client");
-        assert_eq!(hashing.gate.available_permits(), all - 1, "the running hash keeps its permit");
+        assert_eq!(
+            hashing.gate.available_permits(),
+            all - 1,
+            "the running hash keeps its permit"
+        );
         for _ in 0..200 {
             if hashing.gate.available_permits() == all {
                 return;

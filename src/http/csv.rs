@@ -57,7 +57,10 @@ impl CsvWriter {
     }
 
     pub fn finish(self) -> String {
-        let bytes = self.inner.into_inner().unwrap_or_else(|e| e.into_inner().get_ref().clone());
+        let bytes = self
+            .inner
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner().get_ref().clone());
         // Every cell went in as &str, so the output is UTF-8.
         String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }

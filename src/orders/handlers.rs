@@ -98,7 +98,11 @@ async fn start_movement(state: &web::Data<AppState>, movement: MoneyMovement) ->
 async fn release(state: &web::Data<AppState>, order: &OrderRow, error: AppError) -> AppError {
     if let Some(claimed_at) = order.money_in_flight_at {
         let order_id = order.id;
-        if let Err(e) = db::run(&state.pool, move |c| repo::payment::release_claim(c, order_id, claimed_at)).await {
+        if let Err(e) = db::run(&state.pool, move |c| {
+            repo::payment::release_claim(c, order_id, claimed_at)
+        })
+        .await
+        {
             tracing::warn!(order_id, error = %e, "money claim not released; it goes stale by itself");
         }
     }

@@ -36,7 +36,9 @@ pub fn sweep_once(conn: &mut DbConnection) -> AppResult<usize> {
                     cancelled += 1;
                 }
                 Ok(false) => {}
-                Err(error) => tracing::error!(order_id, error = %error, "sweeper could not cancel an overdue order; skipped"),
+                Err(error) => {
+                    tracing::error!(order_id, error = %error, "sweeper could not cancel an overdue order; skipped")
+                }
             }
         }
         match due.last() {

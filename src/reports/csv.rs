@@ -6,7 +6,14 @@
 use super::figures::{Breakdown, BreakdownKey};
 use crate::http::csv::{Cell, CsvWriter};
 
-const HEADER: [&str; 6] = ["merchant_id", "name", "orders", "consumption_fen", "subsidy_fen", "leverage"];
+const HEADER: [&str; 6] = [
+    "merchant_id",
+    "name",
+    "orders",
+    "consumption_fen",
+    "subsidy_fen",
+    "leverage",
+];
 
 /// Up to four decimals, trailing zeros dropped: 10 → "10", 3.333333 → "3.3333".
 fn leverage(value: Option<f64>) -> String {

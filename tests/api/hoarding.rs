@@ -13,7 +13,11 @@ async fn a_resident_holds_at_most_the_configured_unpaid_orders() {
     app.order_id(&buyer.token, shop.offer_id, 1, None).await;
     let refused = app.order(&buyer.token, shop.offer_id, 1, None).await;
     refused.expect(409, Some("invalid_state"));
-    assert_eq!(app.offer_stock(shop.offer_id), Some(8), "the refused order took nothing");
+    assert_eq!(
+        app.offer_stock(shop.offer_id),
+        Some(8),
+        "the refused order took nothing"
+    );
     // Another resident is not affected; paying one frees a slot.
     let (other, _) = app.buyer(&shop).await;
     app.order_id(&other.token, shop.offer_id, 1, None).await;

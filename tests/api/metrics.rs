@@ -113,7 +113,9 @@ async fn extension_methods_do_not_mint_series() {
 async fn a_configured_bearer_token_protects_metrics() {
     let app = TestApp::spawn_with(|s| s.metrics.bearer_token = Some("scrape-secret-0123456789".into())).await;
     app.get("/metrics", None).await.expect(401, Some("unauthorized"));
-    app.get("/metrics", Some("wrong")).await.expect(401, Some("unauthorized"));
+    app.get("/metrics", Some("wrong"))
+        .await
+        .expect(401, Some("unauthorized"));
     let resp = app.get("/metrics", Some("scrape-secret-0123456789")).await;
     assert_eq!(resp.status, 200);
     assert!(resp.text.contains("http_requests_total"));

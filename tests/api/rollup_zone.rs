@@ -15,11 +15,15 @@ async fn a_changed_time_zone_refuses_to_start_until_the_rollup_is_rebuilt() {
 
     let mut moved = app.settings.clone();
     moved.platform.timezone = "America/New_York".to_owned();
-    let refused = Application::build(moved.clone()).err().expect("another zone is refused");
+    let refused = Application::build(moved.clone())
+        .err()
+        .expect("another zone is refused");
     assert!(refused.to_string().contains("rebuild-rollup"), "{refused}");
 
     wenlv::cli::rebuild_rollup(&moved).expect("rebuilt in the new zone");
     Application::build(moved).expect("starts in the zone the rollup was built in");
-    let refused = Application::build(app.settings.clone()).err().expect("the old zone is now the other one");
+    let refused = Application::build(app.settings.clone())
+        .err()
+        .expect("the old zone is now the other one");
     assert!(refused.to_string().contains("America/New_York"), "{refused}");
 }

@@ -122,7 +122,12 @@ fn own_voucher(conn: &mut DbConnection, voucher_id: i64, user_id: i64) -> QueryR
 /// no-op UPDATE: a row lock on PostgreSQL; SQLite's write transaction already
 /// serialises), so two concurrent checkouts of one resident count one after the
 /// other and cannot both slip under the cap.
-fn check_unpaid_cap(conn: &mut DbConnection, user_id: i64, max_unpaid: i64, now: chrono::NaiveDateTime) -> AppResult<()> {
+fn check_unpaid_cap(
+    conn: &mut DbConnection,
+    user_id: i64,
+    max_unpaid: i64,
+    now: chrono::NaiveDateTime,
+) -> AppResult<()> {
     diesel::update(users::table.filter(users::id.eq(user_id)))
         .set(users::id.eq(users::id))
         .execute(conn)?;
