@@ -70,22 +70,39 @@ fn spawn_upkeep(handle: PrometheusHandle) {
     }
 }
 
-/// The method as a label: one of the standard methods, else `other` (extension
-/// methods are unbounded and attacker-chosen).
+crate::text_enum! {
+    /// The `method` label of the HTTP metrics: a closed set, whatever clients send.
+    pub enum MethodLabel {
+        Get = "GET",
+        Head = "HEAD",
+        Post = "POST",
+        Put = "PUT",
+        Patch = "PATCH",
+        Delete = "DELETE",
+        Options = "OPTIONS",
+        Trace = "TRACE",
+        Connect = "CONNECT",
+        /// Every extension method (unbounded and attacker-chosen).
+        Other = "other",
+    }
+}
+
+/// The method as a label: one of the standard methods, else `other`.
 pub fn method_label(method: &actix_web::http::Method) -> &'static str {
     use actix_web::http::Method;
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        _ => "other",
-    }
+    let label = match *method {
+        Method::GET => MethodLabel::Get,
+        Method::HEAD => MethodLabel::Head,
+        Method::POST => MethodLabel::Post,
+        Method::PUT => MethodLabel::Put,
+        Method::PATCH => MethodLabel::Patch,
+        Method::DELETE => MethodLabel::Delete,
+        Method::OPTIONS => MethodLabel::Options,
+        Method::TRACE => MethodLabel::Trace,
+        Method::CONNECT => MethodLabel::Connect,
+        _ => MethodLabel::Other,
+    };
+    label.as_str()
 }
 
 /// Middleware: counts every request and times it, labelled by the route template

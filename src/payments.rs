@@ -82,7 +82,7 @@ impl MoneyMovement {
     pub fn reference(&self) -> String {
         let prefix = match self.kind {
             PaymentKind::Payment => "pay",
-            PaymentKind::Refund => "refund",
+            refund => refund.as_str(),
         };
         format!("{prefix}-{}", self.order_id)
     }
