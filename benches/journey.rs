@@ -138,12 +138,13 @@ fn direct_journey(c: &mut DbConnection, tz: chrono_tz::Tz, batch: i64, offer: i6
         quantity: 1,
         voucher_id: Some(voucher),
         payment_timeout: 900,
+        max_unpaid: i64::MAX,
     };
     let order = match wenlv::orders::repo::create(c, request, None) {
         Ok(o) => o,
         Err(e) => return format!("order {}", e.code().as_str()),
     };
-    let sandbox = Sandbox;
+    let sandbox = Sandbox::default();
     let answer = match sandbox.start(&MoneyMovement {
         order_id: order.id,
         amount_fen: order.payable_fen,

@@ -1,4 +1,5 @@
-//! Command-line tasks besides serving: `migrate`, `create-admin` and `seed-demo`.
+//! Command-line tasks besides serving: `migrate`, `create-admin`, `seed-demo` and
+//! `rebuild-rollup`.
 
 use std::io::BufRead;
 
@@ -17,6 +18,19 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let mut conn = connect(settings)?;
     let applied = db::migrations::run_pending(&mut conn)?;
     println!("applied {applied} migration(s)");
+    Ok(())
+}
+
+/// `wenlv rebuild-rollup`: recomputes the report rollup from the orders in the
+/// configured `platform.timezone` and records that zone (after changing it; the
+/// service refuses to start until this ran). Safe to run while serving: one
+/// transaction.
+pub fn rebuild_rollup(settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = connect(settings)?;
+    db::migrations::run_pending(&mut conn)?;
+    let tz = settings.timezone();
+    crate::reports::rollup::rebuild(&mut conn, tz)?;
+    println!("report rollup rebuilt in time zone {}", tz.name());
     Ok(())
 }
 

@@ -38,6 +38,9 @@ pub struct IdentitySettings {
 pub struct MerchantSettings {
     /// How long a staff invitation can be accepted.
     pub staff_invitation_days: i64,
+    /// Optional section: absent means `/metrics` is open.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,6 +105,8 @@ pub struct RateLimitSettings {
     pub max_tracked_keys: usize,
     /// How often expired windows are dropped.
     pub sweep_interval_seconds: u64,
+    /// `POST /orders` per resident per minute (stock hoarding by re-ordering).
+    pub orders_per_minute_per_resident: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,6 +138,9 @@ pub struct OrderSettings {
     /// Seconds an order may stay `pending_payment`.
     pub payment_timeout: i64,
     pub sweep_interval_seconds: u64,
+    /// How many unpaid orders (within their payment window) one resident may hold;
+    /// another `POST /orders` is 409 `invalid_state`.
+    pub max_unpaid_per_resident: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +153,17 @@ pub struct IdempotencySettings {
 #[serde(deny_unknown_fields)]
 pub struct PaymentSettings {
     pub provider: String,
+    /// Sandbox only: how long each call takes (imitates the network; tests race on it).
+    #[serde(default)]
+    pub sandbox_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// When set, `GET /metrics` needs `Authorization: Bearer <it>` (else 401).
+    #[serde(default)]
+    pub bearer_token: Option<SecretString>,
 }
 
 /// Merchants' webhooks: who may be called, and the sender's clock.

@@ -1,5 +1,5 @@
 //! The `wenlv` binary: `wenlv` / `wenlv serve` migrates and serves; `wenlv migrate`;
-//! `wenlv create-admin --phone P`; `wenlv seed-demo [--small]`.
+//! `wenlv create-admin --phone P`; `wenlv seed-demo [--small]`; `wenlv rebuild-rollup`.
 
 use wenlv::{cli, config, startup::Application, telemetry};
 
@@ -18,7 +18,10 @@ fn main() -> anyhow::Result<()> {
         Some("migrate") => cli::migrate(&settings),
         Some("create-admin") => cli::create_admin(&settings, &args[1..]),
         Some("seed-demo") => cli::seed_demo(&settings, &args[1..]),
-        Some(other) => anyhow::bail!("unknown command {other:?}; commands: serve, migrate, create-admin, seed-demo"),
+        Some("rebuild-rollup") => cli::rebuild_rollup(&settings),
+        Some(other) => anyhow::bail!(
+            "unknown command {other:?}; commands: serve, migrate, create-admin, seed-demo, rebuild-rollup"
+        ),
     }
 }
 

@@ -5,6 +5,12 @@
 //!
 //! The recorder is process-global (one per process, however many servers a test
 //! binary starts), so counters only ever grow; tests compare before and after.
+//!
+//! Bounded memory: label values come only from fixed sets (a request with a method
+//! outside the standard nine is counted as `other`, so `curl -X AAAA1` cannot mint
+//! series), and a background thread runs the recorder's upkeep (draining histogram
+//! samples) every [`UPKEEP_INTERVAL`] even when nobody scrapes. Operators can put
+//! `/metrics` behind a bearer token (`metrics.bearer_token`).
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -12,10 +18,15 @@ use std::time::{Duration, Instant};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
 
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+
+/// How often the recorder's upkeep runs when nobody scrapes.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Latency buckets in seconds, from 1 ms to 10 s.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -32,7 +43,10 @@ pub fn install() -> Option<&'static PrometheusHandle> {
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
                 .ok()?;
             match builder.install_recorder() {
-                Ok(handle) => Some(handle),
+                Ok(handle) => {
+                    spawn_upkeep(handle.clone());
+                    Some(handle)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "metrics recorder not installed");
                     None
@@ -42,6 +56,55 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// A plain thread, not a task: the recorder outlives any one runtime (tests start
+/// many), and upkeep is a short lock-and-drain.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .spawn(move || loop {
+            std::thread::sleep(UPKEEP_INTERVAL);
+            handle.run_upkeep();
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "metrics upkeep thread not started");
+    }
+}
+
+crate::text_enum! {
+    /// The `method` label of the HTTP metrics: a closed set, whatever clients send.
+    pub enum MethodLabel {
+        Get = "GET",
+        Head = "HEAD",
+        Post = "POST",
+        Put = "PUT",
+        Patch = "PATCH",
+        Delete = "DELETE",
+        Options = "OPTIONS",
+        Trace = "TRACE",
+        Connect = "CONNECT",
+        /// Every extension method (unbounded and attacker-chosen).
+        Other = "other",
+    }
+}
+
+/// The method as a label: one of the standard methods, else `other`.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    let label = match *method {
+        Method::GET => MethodLabel::Get,
+        Method::HEAD => MethodLabel::Head,
+        Method::POST => MethodLabel::Post,
+        Method::PUT => MethodLabel::Put,
+        Method::PATCH => MethodLabel::Patch,
+        Method::DELETE => MethodLabel::Delete,
+        Method::OPTIONS => MethodLabel::Options,
+        Method::TRACE => MethodLabel::Trace,
+        Method::CONNECT => MethodLabel::Connect,
+        _ => MethodLabel::Other,
+    };
+    label.as_str()
+}
+
 /// Middleware: counts every request and times it, labelled by the route template
 /// (`/api/v1/orders/{id}/pay`, never the concrete id) so label sets stay bounded.
 pub async fn track(
@@ -49,12 +112,12 @@ pub async fn track(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let response = next.call(req).await?;
     let status = response.status().as_u16().to_string();
     let elapsed = started.elapsed().as_secs_f64();
-    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+    metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route).record(elapsed);
     Ok(response)
@@ -105,10 +168,38 @@ pub fn rate_limited(what: &'static str) {
     metrics::counter!("rate_limited_total", "endpoint" => what).increment(1);
 }
 
+/// Equal-time comparison, so the token cannot be guessed byte by byte from timing.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// When `metrics.bearer_token` is set, the request must carry `Authorization: Bearer <it>`.
+fn authorize(req: &HttpRequest, state: &AppState) -> AppResult<()> {
+    let Some(expected) = state.settings.metrics.bearer_token.as_ref() else {
+        return Ok(());
+    };
+    let given = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if same(given.as_bytes(), expected.expose_secret().as_bytes()) {
+        Ok(())
+    } else {
+        Err(AppError::unauthorized(
+            "/metrics needs Authorization: Bearer <metrics.bearer_token>",
+        ))
+    }
+}
+
 /// `GET /metrics`: the Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
-pub async fn render(state: web::Data<AppState>) -> HttpResponse {
+    description = "Open unless `metrics.bearer_token` is configured; then it needs `Authorization: Bearer <token>` and answers 401 without it.",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String),
+        (status = 401, description = "unauthorized: metrics.bearer_token is set and the request does not carry it")))]
+pub async fn render(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    authorize(&req, &state)?;
     let pool = state.pool.state();
     let max = state.pool.max_size();
     metrics::gauge!("db_pool_max_connections").set(f64::from(max));
@@ -116,7 +207,20 @@ pub async fn render(state: web::Data<AppState>) -> HttpResponse {
     metrics::gauge!("db_pool_idle_connections").set(f64::from(pool.idle_connections));
     metrics::gauge!("db_pool_in_use_connections").set(f64::from(pool.connections - pool.idle_connections));
     let body = install().map(PrometheusHandle::render).unwrap_or_default();
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(body)
+        .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::Method;
+
+    #[test]
+    fn extension_methods_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::from_bytes(b"AAAA1").expect("method")), "other");
+        assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"abc", b"ab"));
+    }
 }

@@ -12,8 +12,12 @@
 //! notification; its implementation verifies the signature and hands the
 //! reference to `orders::repo::settle_payment`, which makes the same state change
 //! the sandbox makes immediately (README.md, "Payments", says how to add one).
-
-use rand::RngCore;
+//!
+//! The provider is called outside the order's transaction, so two guards keep a
+//! retried or doubled request from moving money twice: the order is claimed first
+//! (`orders.money_in_flight_at`, a conditional UPDATE: one movement per order at a
+//! time), and our reference is derived from the order ([`MoneyMovement::reference`])
+//! so a real provider deduplicates whatever slips through.
 
 use crate::config::PaymentSettings;
 
@@ -69,6 +73,21 @@ pub struct MoneyMovement {
     pub kind: PaymentKind,
 }
 
+impl MoneyMovement {
+    /// Our reference for the movement, derived from the order (`pay-<order_id>`,
+    /// `refund-<order_id>`): asked twice, a real provider (which deduplicates on
+    /// the merchant's reference: WeChat Pay's `out_trade_no`, Alipay's
+    /// `out_trade_no` / `out_request_no`) moves the money once. An order is paid at
+    /// most once and refunded at most once, so one reference per kind suffices.
+    pub fn reference(&self) -> String {
+        let prefix = match self.kind {
+            PaymentKind::Payment => "pay",
+            refund => refund.as_str(),
+        };
+        format!("{prefix}-{}", self.order_id)
+    }
+}
+
 /// A payment service. Implementations are called outside any database
 /// transaction (a real one makes a network call) and must not touch the database.
 pub trait PaymentProvider: Send + Sync {
@@ -79,9 +98,25 @@ pub trait PaymentProvider: Send + Sync {
     fn start(&self, movement: &MoneyMovement) -> anyhow::Result<ProviderAnswer>;
 }
 
-/// Confirms every movement at once; for development, tests and demonstrations.
+/// Confirms every movement at once; for development, tests and demonstrations. Its
+/// answer's reference is ours (`sbx-pay-<order_id>`). `delay` (config
+/// `payments.sandbox_delay_ms`) imitates a provider's network round trip, so tests
+/// can race calls; every call is counted per reference ([`sandbox_calls`]).
 #[derive(Debug, Default)]
-pub struct Sandbox;
+pub struct Sandbox {
+    pub delay: std::time::Duration,
+}
+
+/// Calls the sandbox received, by our reference: the test hook that shows how many
+/// requests reached the provider.
+static SANDBOX_CALLS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, u64>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// How many times any sandbox in this process was asked to move money under `reference`.
+pub fn sandbox_calls(reference: &str) -> u64 {
+    let calls = SANDBOX_CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    calls.get(reference).copied().unwrap_or(0)
+}
 
 impl PaymentProvider for Sandbox {
     fn name(&self) -> &'static str {
@@ -89,15 +124,16 @@ impl PaymentProvider for Sandbox {
     }
 
     fn start(&self, movement: &MoneyMovement) -> anyhow::Result<ProviderAnswer> {
-        let mut nonce = [0u8; 12];
-        rand::thread_rng().fill_bytes(&mut nonce);
+        let reference = movement.reference();
+        {
+            let mut calls = SANDBOX_CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            *calls.entry(reference.clone()).or_default() += 1;
+        }
+        if !self.delay.is_zero() {
+            std::thread::sleep(self.delay);
+        }
         Ok(ProviderAnswer {
-            reference: format!(
-                "sbx-{}-{}-{}",
-                movement.kind.as_str(),
-                movement.order_id,
-                hex::encode(nonce)
-            ),
+            reference: format!("sbx-{reference}"),
             status: ProviderStatus::Confirmed,
         })
     }
@@ -106,7 +142,9 @@ impl PaymentProvider for Sandbox {
 /// The provider named by config `payments.provider` (checked at start-up).
 pub fn from_settings(settings: &PaymentSettings) -> anyhow::Result<Box<dyn PaymentProvider>> {
     match settings.provider.as_str() {
-        "sandbox" => Ok(Box::new(Sandbox)),
+        "sandbox" => Ok(Box::new(Sandbox {
+            delay: std::time::Duration::from_millis(settings.sandbox_delay_ms),
+        })),
         other => anyhow::bail!("payments.provider {other:?} is unknown (known: sandbox)"),
     }
 }
@@ -116,16 +154,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sandbox_confirms_at_once_with_fresh_references() {
+    fn the_sandbox_confirms_at_once_under_the_order_derived_reference() {
         let movement = MoneyMovement {
-            order_id: 7,
+            order_id: -7,
             amount_fen: 12_000,
             kind: PaymentKind::Payment,
         };
-        let a = Sandbox.start(&movement).expect("sandbox answers");
-        let b = Sandbox.start(&movement).expect("sandbox answers");
+        let before = sandbox_calls("pay--7");
+        let a = Sandbox::default().start(&movement).expect("sandbox answers");
         assert_eq!(a.status, ProviderStatus::Confirmed);
-        assert!(a.reference.starts_with("sbx-payment-7-"));
-        assert_ne!(a.reference, b.reference);
+        assert_eq!(a.reference, "sbx-pay--7");
+        assert_eq!(sandbox_calls("pay--7"), before + 1);
+        let refund = MoneyMovement {
+            kind: PaymentKind::Refund,
+            ..movement
+        };
+        assert_eq!(refund.reference(), "refund--7");
     }
 }

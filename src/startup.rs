@@ -87,6 +87,7 @@ impl Application {
             if applied > 0 {
                 tracing::info!(applied, "database migrated");
             }
+            crate::reports::rollup::check_zone(&mut conn, settings.timezone())?;
         }
         let sweep_interval = Duration::from_secs(settings.orders.sweep_interval_seconds);
         let drain = Duration::from_millis(settings.server.shutdown_drain_ms);

@@ -74,21 +74,29 @@ impl PasswordHashing {
             .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing gate closed: {e}")))
     }
 
+    // The permit moves into the blocking closure: a client that disconnects drops
+    // this future, but the hash runs on, and must keep counting against the gate.
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
-        let _permit = self.permit().await?;
+        let permit = self.permit().await?;
         let hashing = self.clone();
-        actix_web::web::block(move || hashing.hash_blocking(&password))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
-            .map_err(AppError::Internal)
+        actix_web::web::block(move || {
+            let _permit = permit;
+            hashing.hash_blocking(&password)
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
+        .map_err(AppError::Internal)
     }
 
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
-        let _permit = self.permit().await?;
+        let permit = self.permit().await?;
         let hashing = self.clone();
-        actix_web::web::block(move || hashing.verify_blocking(&password, stored.as_deref()))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("verification task failed: {e}")))
+        actix_web::web::block(move || {
+            let _permit = permit;
+            hashing.verify_blocking(&password, stored.as_deref())
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("verification task failed: {e}")))
     }
 }
 
@@ -110,5 +118,35 @@ mod tests {
         assert!(!hashing.verify_blocking("wrong horse", Some(&hash)));
         assert!(!hashing.verify_blocking("correct horse", None));
         assert!(!hashing.verify_blocking("correct horse", Some("not a hash")));
+    }
+
+    #[actix_rt::test]
+    async fn an_abandoned_hash_holds_its_permit_until_it_finishes() {
+        let hashing = PasswordHashing::new(Argon2Settings {
+            memory_kib: 65_536,
+            iterations: 16,
+            parallelism: 1,
+        })
+        .expect("parameters");
+        let all = hashing.gate.available_permits();
+        // The client goes away 20 ms into a hash that takes far longer.
+        let abandoned = actix_rt::time::timeout(
+            std::time::Duration::from_millis(20),
+            hashing.hash("correct horse battery".to_owned()),
+        )
+        .await;
+        assert!(abandoned.is_err(), "the hash outlasts the client");
+        assert_eq!(
+            hashing.gate.available_permits(),
+            all - 1,
+            "the running hash keeps its permit"
+        );
+        for _ in 0..200 {
+            if hashing.gate.available_permits() == all {
+                return;
+            }
+            actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the permit came back only after the hash");
     }
 }

@@ -171,6 +171,35 @@ where
     result
 }
 
+/// Runs `f` in a read-only transaction that sees one snapshot, so figures read in
+/// several statements agree with each other under concurrent writes: `BEGIN
+/// ISOLATION LEVEL REPEATABLE READ READ ONLY` on PostgreSQL (every statement sees
+/// the data as of the first), a deferred `BEGIN` on SQLite (a read transaction
+/// keeps its snapshot). Never takes SQLite's write lock.
+pub fn read_snapshot<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?,
+        DbConnection::Postgresql(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?
+        }
+    }
+    match f(conn) {
+        Ok(value) => <DbConnection as Connection>::TransactionManager::commit_transaction(conn)
+            .map(|()| value)
+            .map_err(E::from),
+        Err(error) => {
+            if let Err(rollback_error) = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+                tracing::warn!(error = %rollback_error, "rollback of a read transaction failed");
+            }
+            Err(error)
+        }
+    }
+}
+
 /// Runs a blocking database closure on actix's blocking thread pool with a pooled
 /// connection taken inside it (taking one can block), keeping the caller's tracing
 /// span. A pool that yields no connection in time answers 503, and so does a

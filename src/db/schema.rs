@@ -158,6 +158,14 @@ diesel::table! {
         redeemed_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
         refunded_at -> Nullable<Timestamp>,
+        money_in_flight_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
     }
 }
 
@@ -300,4 +308,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_attempts,
     staff_invitations,
+    settings,
 );

@@ -1,8 +1,9 @@
 //! HTTP plumbing shared by every feature: body and query validation, cursor
-//! pagination, the shared OpenAPI parameters ([`params`]), and the extractor configs that give actix's own rejections
+//! pagination, the formula-safe CSV writer ([`csv`]), the shared OpenAPI parameters ([`params`]), and the extractor configs that give actix's own rejections
 //! (bad JSON, wrong content type, oversized body, bad path or query) the
 //! problem+json shape with a stable code.
 
+pub mod csv;
 pub mod form;
 pub mod params;
 pub mod query;

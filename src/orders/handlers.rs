@@ -25,14 +25,31 @@ fn stored_answer(claim: Option<Claim>, status: StatusCode, viewer_id: i64) -> Op
     claim.map(|claim| claim.answer_with(status, move |order: &OrderRow| OrderDto::for_viewer(order, viewer_id)))
 }
 
+/// Order creation per resident per minute (`rate_limit.orders_per_minute_per_resident`):
+/// 429 with `Retry-After` past it. A replayed `Idempotency-Key` is not counted.
+fn limit_orders(state: &AppState, user_id: i64) -> AppResult<()> {
+    let settings = &state.settings.rate_limit;
+    if !settings.enabled {
+        return Ok(());
+    }
+    state
+        .limiter
+        .hit(&format!("order:{user_id}"), settings.orders_per_minute_per_resident)
+        .map_err(|retry_after| {
+            crate::metrics::rate_limited("order");
+            AppError::RateLimited(retry_after)
+        })
+}
+
 /// `POST /orders` `{offer_id, quantity, voucher_id?}`
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = super::dto::CreateOrderRequest,
     security(("bearer" = [])), params(crate::http::IdempotencyKeyHeader),
     responses((status = 201, description = "The order, pending payment: stock taken, voucher locked", body = OrderDto),
               (status = 403, description = "forbidden: administrators take no subsidy"),
               (status = 404, description = "not_found: no such offer, or not visible to the caller"),
-              (status = 409, description = "offer_unavailable (inactive offer, merchant not approved), out_of_stock, voucher_unavailable (not the caller's, not available, expired), idempotency_key_in_use"),
-              (status = 422, description = "voucher_not_applicable (below min spend, category or district not eligible, campaign not active, caller a member of the merchant, discount above the gross), idempotency_key_reused, validation_failed")))]
+              (status = 409, description = "offer_unavailable (inactive offer, merchant not approved), out_of_stock, voucher_unavailable (not the caller's, not available, expired), idempotency_key_in_use; invalid_state: the caller already holds `orders.max_unpaid_per_resident` unpaid orders inside their payment window (pay or cancel one first; no new code: the caller's own orders are in a state that forbids another)"),
+              (status = 422, description = "voucher_not_applicable (below min spend, category or district not eligible, campaign not active, caller a member of the merchant, discount above the gross), idempotency_key_reused, validation_failed"),
+              (status = 429, description = "rate_limited: more than `rate_limit.orders_per_minute_per_resident` orders this minute; `Retry-After` says when to try again")))]
 pub async fn create(
     state: web::Data<AppState>,
     user: Resident,
@@ -45,6 +62,7 @@ pub async fn create(
     // The guard borrows one handle of the state, the handler's future owns another.
     let guard_state = state.clone();
     idempotency::guard(&guard_state, &req, user_id, Some(&body), |claim| async move {
+        limit_orders(&state, user_id)?;
         let mut form = Form::new(web::Json(fields))?;
         let offer_id = form.required("offer_id", integer);
         let quantity = form.required("quantity", |v| integer_in(v, 1, 99));
@@ -56,6 +74,7 @@ pub async fn create(
             quantity: present(quantity)?,
             voucher_id: present(voucher_id)?,
             payment_timeout: state.settings.orders.payment_timeout,
+            max_unpaid: state.settings.orders.max_unpaid_per_resident,
         };
         let answer = stored_answer(claim, StatusCode::CREATED, user_id);
         let order = db::run(&state.pool, move |c| repo::create(c, request, answer)).await?;
@@ -75,6 +94,21 @@ async fn start_movement(state: &web::Data<AppState>, movement: MoneyMovement) ->
         .map_err(AppError::Internal)
 }
 
+/// Gives up the order's money claim after `error`, and returns `error`.
+async fn release(state: &web::Data<AppState>, order: &OrderRow, error: AppError) -> AppError {
+    if let Some(claimed_at) = order.money_in_flight_at {
+        let order_id = order.id;
+        if let Err(e) = db::run(&state.pool, move |c| {
+            repo::payment::release_claim(c, order_id, claimed_at)
+        })
+        .await
+        {
+            tracing::warn!(order_id, error = %e, "money claim not released; it goes stale by itself");
+        }
+    }
+    error
+}
+
 async fn move_money(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -86,24 +120,30 @@ async fn move_money(
     // The guard borrows one handle of the state, the handler's future owns another.
     let guard_state = state.clone();
     idempotency::guard(&guard_state, &req, user_id, None, |claim| async move {
-        // Look before moving money: nobody is charged (or refunded) for an order in
-        // the wrong state. The conditional UPDATE in `step.record` still decides races.
-        let order = db::run(&state.pool, move |c| repo::own_order(c, order_id, user_id)).await?;
-        if order.status != step.from {
-            return Err(repo::queries::invalid_move(order.status, step.to));
-        }
+        // Claim before moving money (`step.open`): nobody is charged (or refunded)
+        // for an order in the wrong state, and only one movement per order is with
+        // the provider at a time; paying an overdue order cancels it. The
+        // conditional UPDATE in `step.record` still decides races.
+        let order = db::run(&state.pool, move |c| (step.open)(c, user_id, order_id)).await?;
         let movement = MoneyMovement {
             order_id,
             amount_fen: order.payable_fen,
             kind: step.kind,
         };
-        let answer = start_movement(&state, movement).await?;
+        let answer = match start_movement(&state, movement).await {
+            Ok(answer) => answer,
+            Err(error) => return Err(release(&state, &order, error).await),
+        };
         let (provider, tz) = (state.payments.name(), state.settings.timezone());
         let stored = stored_answer(claim, StatusCode::OK, user_id);
-        let order = db::run(&state.pool, move |c| {
+        let recorded = db::run(&state.pool, move |c| {
             (step.record)(c, tz, user_id, order_id, provider, &answer, stored)
         })
-        .await?;
+        .await;
+        let order = match recorded {
+            Ok(moved) => moved,
+            Err(error) => return Err(release(&state, &order, error).await),
+        };
         crate::metrics::order_transition(step.to.as_str());
         Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
     })
@@ -114,8 +154,8 @@ async fn move_money(
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id"), crate::http::IdempotencyKeyHeader),
     responses((status = 200, description = "The paid order with its redemption code; the voucher is used", body = OrderDto),
-              (status = 409, description = "invalid_state: the order is not pending payment; idempotency_key_in_use"),
-              (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
+              (status = 409, description = "invalid_state: the order is not pending payment, another payment of it is in progress, or it is past its payment_due_at (it is then cancelled in the same transaction, stock and voucher returned, even when no sweeper runs); offer_unavailable: its merchant was suspended since the order was placed (the order stays pending; cancel it); idempotency_key_in_use"),
+              (status = 422, description = "voucher_not_applicable: the voucher's campaign was paused or ended since the order was placed (the order stays pending; cancel it or pay once the campaign resumes); idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
 pub async fn pay(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -141,7 +181,7 @@ pub async fn cancel(state: web::Data<AppState>, user: AuthUser, path: web::Path<
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id"), crate::http::IdempotencyKeyHeader),
     responses((status = 200, description = "The refunded order: stock back; the voucher back or void per the campaign", body = OrderDto),
-              (status = 409, description = "invalid_state: the order is not paid; idempotency_key_in_use"),
+              (status = 409, description = "invalid_state: the order is not paid, or a refund of it is in progress; idempotency_key_in_use"),
               (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
 pub async fn refund(
     state: web::Data<AppState>,

@@ -44,6 +44,9 @@ pub struct OrderRow {
     pub redeemed_at: Option<NaiveDateTime>,
     pub cancelled_at: Option<NaiveDateTime>,
     pub refunded_at: Option<NaiveDateTime>,
+    /// Set while a payment or refund of this order is with the provider (the claim
+    /// that allows one money movement per order at a time).
+    pub money_in_flight_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]

@@ -19,6 +19,8 @@ use crate::time::now;
 const BATCH: i64 = 200;
 
 /// One pass: cancels every order overdue now; returns how many this call cancelled.
+/// An order whose cancellation fails is logged and skipped; only a failure to list
+/// the overdue orders (the database is gone) ends the pass early.
 pub fn sweep_once(conn: &mut DbConnection) -> AppResult<usize> {
     let now = now();
     let mut cancelled = 0;
@@ -26,9 +28,17 @@ pub fn sweep_once(conn: &mut DbConnection) -> AppResult<usize> {
     loop {
         let due = lifecycle::overdue(conn, now, after, BATCH)?;
         for &order_id in &due {
-            if lifecycle::cancel_overdue(conn, order_id, now)? {
-                crate::metrics::order_transition(OrderStatus::Cancelled.as_str());
-                cancelled += 1;
+            // One order that cannot be cancelled (bad data, a constraint) is logged
+            // and skipped: it must not keep every later order's stock locked.
+            match lifecycle::cancel_overdue(conn, order_id, now) {
+                Ok(true) => {
+                    crate::metrics::order_transition(OrderStatus::Cancelled.as_str());
+                    cancelled += 1;
+                }
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::error!(order_id, error = %error, "sweeper could not cancel an overdue order; skipped")
+                }
             }
         }
         match due.last() {

@@ -1,20 +1,19 @@
 //! The by-merchant rows of a campaign report as CSV: UTF-8 with a byte-order mark
 //! (so spreadsheet programs read Chinese names as UTF-8), RFC 4180 quoting, fen as
-//! integers, leverage with up to four decimals and empty when null.
+//! integers, leverage with up to four decimals and empty when null; a name that
+//! would start a spreadsheet formula is prefixed with `'`.
 
 use super::figures::{Breakdown, BreakdownKey};
+use crate::http::csv::{Cell, CsvWriter};
 
-const BOM: &str = "\u{feff}";
-const HEADER: &str = "merchant_id,name,orders,consumption_fen,subsidy_fen,leverage";
-
-/// Quotes a field when it holds a comma, quote or line break; quotes are doubled.
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
+const HEADER: [&str; 6] = [
+    "merchant_id",
+    "name",
+    "orders",
+    "consumption_fen",
+    "subsidy_fen",
+    "leverage",
+];
 
 /// Up to four decimals, trailing zeros dropped: 10 → "10", 3.333333 → "3.3333".
 fn leverage(value: Option<f64>) -> String {
@@ -27,24 +26,31 @@ fn leverage(value: Option<f64>) -> String {
     }
 }
 
+/// The merchant's name is the only text cell (neutralised against formulas by
+/// [`crate::http::csv`]); ids, counts, fen and leverage are numbers.
 pub fn by_merchant(rows: &[Breakdown]) -> String {
-    let mut out = String::from(BOM);
-    out.push_str(HEADER);
-    out.push_str("\r\n");
+    let mut out = CsvWriter::new(&HEADER);
     for row in rows {
         let BreakdownKey::Merchant { merchant_id, name } = &row.key else {
             continue;
         };
-        out.push_str(&format!(
-            "{merchant_id},{},{},{},{},{}\r\n",
-            field(name),
-            row.orders,
-            row.consumption_fen,
-            row.subsidy_fen,
-            leverage(row.leverage)
-        ));
+        let (id, orders, consumption, subsidy, leverage) = (
+            merchant_id.to_string(),
+            row.orders.to_string(),
+            row.consumption_fen.to_string(),
+            row.subsidy_fen.to_string(),
+            leverage(row.leverage),
+        );
+        out.row(&[
+            Cell::Number(&id),
+            Cell::Text(name),
+            Cell::Number(&orders),
+            Cell::Number(&consumption),
+            Cell::Number(&subsidy),
+            Cell::Number(&leverage),
+        ]);
     }
-    out
+    out.finish()
 }
 
 #[cfg(test)]

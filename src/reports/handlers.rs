@@ -20,7 +20,10 @@ use crate::time::now;
               (status = 403, description = "forbidden: administrators only")))]
 pub async fn campaign_report(state: web::Data<AppState>, _: AdminUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let (tz, id) = (state.settings.timezone(), id.into_inner());
-    let report = db::run(&state.pool, move |c| repo::campaign_report(c, tz, id, now())).await?;
+    let report = db::run(&state.pool, move |c| {
+        db::read_snapshot(c, |c| repo::campaign_report(c, tz, id, now()))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(CampaignReport::from(report)))
 }
 
@@ -35,7 +38,10 @@ pub async fn campaign_report_csv(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (tz, id) = (state.settings.timezone(), id.into_inner());
-    let report = db::run(&state.pool, move |c| repo::campaign_report(c, tz, id, now())).await?;
+    let report = db::run(&state.pool, move |c| {
+        db::read_snapshot(c, |c| repo::campaign_report(c, tz, id, now()))
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

@@ -223,6 +223,10 @@ fn merchant_wide_consumption(
     if merchant_ids.is_empty() {
         return Ok(0);
     }
+    // Nothing is paid in the future: the window ends now at the latest. Without
+    // this a campaign ending in year 9999 reached a local day of year 10000, whose
+    // text ("+10000-01-01") sorts before every rollup day and lost them all.
+    let ends_at = ends_at.min(crate::time::now());
     // First whole day: the day after starts_at's, unless starts_at is a midnight.
     let start_day = starts_at.and_utc().with_timezone(&tz).date_naive();
     let first_full = if local_midnight_utc(tz, start_day) == starts_at {
@@ -320,11 +324,19 @@ pub fn settlements(
     if let Some(id) = campaign_id {
         campaigns::table.find(id).select(campaigns::id).first::<i64>(conn)?;
     }
+    // Summed by the database, one row per merchant: a year of redeemed orders is
+    // never loaded into memory.
     let mut query = orders::table
         .inner_join(merchants::table)
         .filter(orders::status.eq(OrderStatus::Redeemed))
         .filter(orders::campaign_id.is_not_null())
-        .select((orders::merchant_id, merchants::name, orders::subsidy_fen))
+        .group_by((merchants::id, merchants::name))
+        .select((
+            merchants::id,
+            merchants::name,
+            diesel::dsl::count_star(),
+            diesel::dsl::sql::<BigInt>("CAST(COALESCE(SUM(orders.subsidy_fen), 0) AS BIGINT)"),
+        ))
         .into_boxed();
     if let Some(id) = campaign_id {
         query = query.filter(orders::campaign_id.eq(id));
@@ -335,19 +347,16 @@ pub fn settlements(
     if let Some(to) = to {
         query = query.filter(orders::redeemed_at.lt(to));
     }
-    let rows: Vec<(i64, String, i64)> = query.load(conn)?;
-    let mut per_merchant: BTreeMap<i64, SettlementRow> = BTreeMap::new();
-    for (merchant_id, name, subsidy) in rows {
-        let entry = per_merchant.entry(merchant_id).or_insert_with(|| SettlementRow {
+    let rows: Vec<(i64, String, i64, i64)> = query.load(conn)?;
+    let mut items: Vec<SettlementRow> = rows
+        .into_iter()
+        .map(|(merchant_id, name, orders, subsidy_fen)| SettlementRow {
             merchant_id,
             name,
-            orders: 0,
-            subsidy_fen: 0,
-        });
-        entry.orders += 1;
-        entry.subsidy_fen += subsidy;
-    }
-    let mut items: Vec<SettlementRow> = per_merchant.into_values().collect();
+            orders,
+            subsidy_fen,
+        })
+        .collect();
     items.sort_by(|a, b| {
         b.subsidy_fen
             .cmp(&a.subsidy_fen)

@@ -6,7 +6,12 @@
 //! change and its rollup change are one; a crash leaves both or neither. Redemption
 //! does not change what is counted; cancellation only ever hits unpaid orders,
 //! which were never counted. [`rebuild`] recomputes everything from the orders
-//! (after a bulk import, or if `platform.timezone` changes).
+//! (after a bulk import, or if `platform.timezone` changes: `wenlv rebuild-rollup`).
+//!
+//! The zone the days were computed in is stored (`settings` row `rollup_timezone`,
+//! written by [`rebuild`] and on first start); [`check_zone`] refuses to start an
+//! instance configured with another zone, since counting and uncounting orders in
+//! two zones would corrupt the rollup (a refund would miss its day).
 //!
 //! The day of an order is the date of its `paid_at` in the platform time zone,
 //! computed here in Rust (SQLite has no time zones), so both engines agree.
@@ -17,8 +22,8 @@ use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use crate::db::schema::{merchant_day_stats, orders};
-use crate::db::DbConnection;
+use crate::db::schema::{merchant_day_stats, orders, settings};
+use crate::db::{is_unique_violation, DbConnection};
 use crate::orders::models::OrderStatus;
 
 /// The statuses of a counted order: paid, and still counted once redeemed. Every
@@ -109,10 +114,54 @@ struct Sums {
 /// merchant_id, campaign_id, paid_at, gross, subsidy, payable of one counted order.
 type OrderFigures = (i64, Option<i64>, Option<NaiveDateTime>, i64, i64, i64);
 
-/// Recomputes the whole rollup from the orders table, in one transaction.
+/// The `settings` row naming the zone the rollup was built in.
+const ZONE_SETTING: &str = "rollup_timezone";
+
+fn stored_zone(conn: &mut DbConnection) -> QueryResult<Option<String>> {
+    settings::table
+        .find(ZONE_SETTING)
+        .select(settings::value)
+        .first(conn)
+        .optional()
+}
+
+fn insert_zone(conn: &mut DbConnection, tz: Tz) -> QueryResult<()> {
+    diesel::insert_into(settings::table)
+        .values((settings::name.eq(ZONE_SETTING), settings::value.eq(tz.name())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// At start-up: the rollup must have been built in the configured zone `tz`. A
+/// database that names none (fresh, or older than this check) is taken to be in
+/// `tz` and records it; another zone refuses to start.
+pub fn check_zone(conn: &mut DbConnection, tz: Tz) -> anyhow::Result<()> {
+    let stored = match stored_zone(conn)? {
+        Some(zone) => zone,
+        None => match insert_zone(conn, tz) {
+            Ok(()) => return Ok(()),
+            // Another instance starting at the same moment recorded it first.
+            Err(e) if is_unique_violation(&e) => stored_zone(conn)?.unwrap_or_default(),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if stored != tz.name() {
+        anyhow::bail!(
+            "the report rollup was built in time zone {stored}, but platform.timezone is {}: \
+             run `wenlv rebuild-rollup` with the new zone configured, then start again",
+            tz.name()
+        );
+    }
+    Ok(())
+}
+
+/// Recomputes the whole rollup from the orders table in zone `tz`, and records the
+/// zone, in one transaction.
 pub fn rebuild(conn: &mut DbConnection, tz: Tz) -> anyhow::Result<()> {
     crate::db::write_tx(conn, |conn| {
         diesel::delete(merchant_day_stats::table).execute(conn)?;
+        diesel::delete(settings::table.find(ZONE_SETTING)).execute(conn)?;
+        insert_zone(conn, tz)?;
         let counted: Vec<OrderFigures> = orders::table
             .filter(orders::status.eq_any(COUNTED.map(OrderStatus::as_str)))
             .select((

@@ -98,3 +98,25 @@ async fn claims_and_order_transitions_are_counted() {
         ) >= 1.0
     );
 }
+
+#[tokio::test]
+async fn extension_methods_do_not_mint_series() {
+    let app = TestApp::spawn().await;
+    let method = reqwest::Method::from_bytes(b"AAAA1").expect("method");
+    app.send(app.client.request(method, app.url("/healthz"))).await;
+    let text = scrape(&app).await;
+    assert!(!text.contains("method=\"AAAA1\""), "an extension method is not a label");
+    assert!(metric(&text, "http_requests_total", &["method=\"other\""]) >= 1.0);
+}
+
+#[tokio::test]
+async fn a_configured_bearer_token_protects_metrics() {
+    let app = TestApp::spawn_with(|s| s.metrics.bearer_token = Some("scrape-secret-0123456789".into())).await;
+    app.get("/metrics", None).await.expect(401, Some("unauthorized"));
+    app.get("/metrics", Some("wrong"))
+        .await
+        .expect(401, Some("unauthorized"));
+    let resp = app.get("/metrics", Some("scrape-secret-0123456789")).await;
+    assert_eq!(resp.status, 200);
+    assert!(resp.text.contains("http_requests_total"));
+}

@@ -582,3 +582,71 @@ async fn the_csv_has_a_bom_and_round_trips_awkward_names() {
     );
     assert_eq!(rows.len(), 2);
 }
+
+#[tokio::test]
+async fn the_csv_never_hands_a_spreadsheet_a_formula() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let owner = app.resident().await;
+    let name = "=HYPERLINK(\"http://evil.example\",\"点我\")";
+    let merchant = app
+        .approved_merchant_with(&admin, &owner, with(application(9), json!({"name": name})))
+        .await;
+    let offer = app
+        .offer_with(&owner, merchant, json!({"title": "书", "price_fen": 15_000}))
+        .await["id"]
+        .as_i64()
+        .expect("offer");
+    let campaign = app.active_campaign(&admin, campaign_body()).await;
+    let batch = app.batch(&admin, campaign, batch_body(10, 1)).await["id"]
+        .as_i64()
+        .expect("batch");
+    let buyer = app.resident().await;
+    let voucher = claim(&app, &buyer, batch).await;
+    let id = order(&app, &buyer, offer, 1, Some(voucher)).await;
+    pay(&app, &buyer, id).await;
+
+    let resp = app
+        .send(
+            app.client
+                .get(app.url(&format!("/admin/campaigns/{campaign}/report.csv")))
+                .bearer_auth(&admin.token),
+        )
+        .await;
+    assert_eq!(resp.status, 200);
+    let rows = parse_csv(resp.text.trim_start_matches('\u{feff}'));
+    assert_eq!(rows[1][1], format!("'{name}"), "the name is neutralised");
+    assert_eq!(rows[1][3], "15000", "numbers stay numbers");
+}
+
+#[tokio::test]
+async fn a_campaign_ending_in_year_9999_still_counts_merchant_wide_consumption() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let owner = app.resident().await;
+    let merchant = app.approved_merchant_with(&admin, &owner, application(9)).await;
+    let offer = app
+        .offer_with(&owner, merchant, json!({"title": "书", "price_fen": 15_000}))
+        .await["id"]
+        .as_i64()
+        .expect("offer");
+    let starts = (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339();
+    let body = with(
+        campaign_body(),
+        json!({"starts_at": starts, "ends_at": "9999-12-31T23:59:59Z"}),
+    );
+    let campaign = app.active_campaign(&admin, body).await;
+    let batch = app.batch(&admin, campaign, batch_body(10, 1)).await["id"]
+        .as_i64()
+        .expect("batch");
+    let buyer = app.resident().await;
+    let voucher = claim(&app, &buyer, batch).await;
+    let id = order(&app, &buyer, offer, 1, Some(voucher)).await;
+    pay(&app, &buyer, id).await;
+    let report = app
+        .get(&format!("/admin/campaigns/{campaign}/report"), Some(&admin.token))
+        .await;
+    let report = report.expect(200, None);
+    assert_eq!(report["consumption_fen"], 15_000);
+    assert_eq!(report["merchant_wide_consumption_fen"], 15_000);
+}

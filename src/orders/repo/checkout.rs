@@ -11,7 +11,9 @@
 //!    `voucher_not_applicable` for self-dealing, a campaign not active or out of its
 //!    window, an ineligible category or district, a gross below the min spend or a
 //!    discount above the gross;
-//! 5. the stock covers the quantity, else 409 `out_of_stock`.
+//! 5. the stock covers the quantity, else 409 `out_of_stock`;
+//! 6. the resident holds fewer than `orders.max_unpaid_per_resident` unpaid orders
+//!    inside their payment window, else 409 `invalid_state` (stock hoarding).
 //!
 //! Then the writes, each conditional: lock the voucher (`status = available AND
 //! expires_at > now`), take the stock (`status = active AND (stock IS NULL OR
@@ -24,7 +26,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 
 use super::pricing::{self, Amounts};
-use crate::db::schema::{campaigns, merchants, offers, orders, vouchers};
+use crate::db::schema::{campaigns, merchants, offers, orders, users, vouchers};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::Caller;
 use crate::error::{AppError, AppResult, Code};
@@ -45,6 +47,8 @@ pub struct OrderRequest {
     pub voucher_id: Option<i64>,
     /// Seconds the order may stay unpaid (config `orders.payment_timeout`).
     pub payment_timeout: i64,
+    /// Unpaid orders one resident may hold (config `orders.max_unpaid_per_resident`).
+    pub max_unpaid: i64,
 }
 
 fn offer_unavailable() -> AppError {
@@ -114,6 +118,33 @@ fn own_voucher(conn: &mut DbConnection, voucher_id: i64, user_id: i64) -> QueryR
         .optional()
 }
 
+/// The cap on a resident's unpaid orders. The resident's row is locked first (a
+/// no-op UPDATE: a row lock on PostgreSQL; SQLite's write transaction already
+/// serialises), so two concurrent checkouts of one resident count one after the
+/// other and cannot both slip under the cap.
+fn check_unpaid_cap(
+    conn: &mut DbConnection,
+    user_id: i64,
+    max_unpaid: i64,
+    now: chrono::NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(users::table.filter(users::id.eq(user_id)))
+        .set(users::id.eq(users::id))
+        .execute(conn)?;
+    let unpaid: i64 = orders::table
+        .filter(orders::user_id.eq(user_id))
+        .filter(orders::status.eq(OrderStatus::PendingPayment))
+        .filter(orders::payment_due_at.gt(now))
+        .count()
+        .get_result(conn)?;
+    if unpaid >= max_unpaid {
+        return Err(AppError::invalid_state(format!(
+            "you already hold {unpaid} unpaid orders (at most {max_unpaid}): pay or cancel one first"
+        )));
+    }
+    Ok(())
+}
+
 /// Takes `quantity` from the offer's stock if it is on sale and has enough;
 /// returns the price it sold at, or `None` when nothing was taken.
 fn take_stock(conn: &mut DbConnection, offer_id: i64, quantity: i64) -> QueryResult<Option<i64>> {
@@ -147,6 +178,7 @@ pub fn create(
         quantity,
         voucher_id,
         payment_timeout,
+        max_unpaid,
     } = request;
     write_tx(conn, |c| {
         let now = now();
@@ -175,6 +207,7 @@ pub fn create(
         if offer.stock.is_some_and(|stock| stock < quantity) {
             return Err(out_of_stock());
         }
+        check_unpaid_cap(c, user_id, max_unpaid, now)?;
 
         if let Some(voucher) = &voucher {
             let locked = diesel::update(

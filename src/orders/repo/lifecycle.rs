@@ -99,16 +99,28 @@ pub fn overdue(conn: &mut DbConnection, now: NaiveDateTime, after: i64, limit: i
         .load(conn)
 }
 
-/// The sweeper's move: cancels one order left unpaid past `payment_due_at`. Returns
+/// The sweeper's move: cancels one order left unpaid past `payment_due_at` (unless a
+/// payment of it is with the provider right now). Returns
 /// whether this call cancelled it (another sweeper, a payment or the resident may
 /// have got there first: the conditional UPDATE decides).
 pub fn cancel_overdue(conn: &mut DbConnection, order_id: i64, now: NaiveDateTime) -> AppResult<bool> {
-    write_tx(conn, |c| {
+    write_tx(conn, |c| cancel_overdue_within(c, order_id, now))
+}
+
+/// [`cancel_overdue`] inside the caller's write transaction.
+pub(super) fn cancel_overdue_within(c: &mut DbConnection, order_id: i64, now: NaiveDateTime) -> AppResult<bool> {
+    {
         let cancelled = diesel::update(
             orders::table
                 .filter(orders::id.eq(order_id))
                 .filter(orders::status.eq(OrderStatus::PendingPayment))
-                .filter(orders::payment_due_at.le(now)),
+                .filter(orders::payment_due_at.le(now))
+                // A payment with the provider right now is left to finish.
+                .filter(
+                    orders::money_in_flight_at
+                        .is_null()
+                        .or(orders::money_in_flight_at.lt(super::payment::stale_before(now))),
+                ),
         )
         .set((orders::status.eq(OrderStatus::Cancelled), orders::cancelled_at.eq(now)))
         .returning(orders::all_columns)
@@ -121,7 +133,7 @@ pub fn cancel_overdue(conn: &mut DbConnection, order_id: i64, now: NaiveDateTime
         release_locked_voucher(c, &order)?;
         events::record(c, &order, EventType::OrderCancelled)?;
         Ok(true)
-    })
+    }
 }
 
 /// `POST /orders/{id}/refund`, after the provider answered: `paid → refunded`, stock
@@ -145,7 +157,11 @@ pub fn refund(
                 .filter(orders::user_id.eq(user_id))
                 .filter(orders::status.eq(OrderStatus::Paid)),
         )
-        .set((orders::status.eq(OrderStatus::Refunded), orders::refunded_at.eq(now)))
+        .set((
+            orders::status.eq(OrderStatus::Refunded),
+            orders::refunded_at.eq(now),
+            orders::money_in_flight_at.eq(None::<NaiveDateTime>),
+        ))
         .returning(orders::all_columns)
         .get_result::<OrderRow>(c)
         .optional()?;

@@ -1,0 +1,1 @@
+ALTER TABLE orders DROP COLUMN money_in_flight_at;
