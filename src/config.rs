@@ -21,6 +21,7 @@ pub struct Settings {
     pub orders: OrderSettings,
     pub idempotency: IdempotencySettings,
     pub payments: PaymentSettings,
+    pub claims: ClaimSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -104,6 +105,26 @@ pub struct PaymentSettings {
     pub provider: String,
 }
 
+/// Coalesced claims (`vouchers::desk`): how claims of one batch are grouped into
+/// one transaction, how many may wait, and how long an instance trusts what it
+/// remembers about a batch's campaign.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSettings {
+    /// false: every claim is its own transaction (the plain path, no queue, no memory).
+    pub enabled: bool,
+    /// The most claims one transaction commits.
+    pub max_group: usize,
+    /// How long a busy writer may wait for a group to fill; an idle writer never waits.
+    pub max_wait_ms: u64,
+    /// Claims of one batch that may wait in this instance; past it, 503 `overloaded`.
+    pub max_queue: usize,
+    /// The `Retry-After` seconds of an `overloaded` answer.
+    pub retry_after_seconds: u64,
+    /// How long a remembered campaign status is trusted for answers from memory.
+    pub memory_ttl_ms: u64,
+}
+
 /// The environment name from `WENLV_ENV` (`development` when unset).
 pub fn environment() -> String {
     std::env::var("WENLV_ENV").unwrap_or_else(|_| "development".to_owned())
@@ -180,6 +201,9 @@ impl Settings {
         }
         if self.platform.districts.is_empty() {
             anyhow::bail!("platform.districts must name at least one district");
+        }
+        if self.claims.max_group == 0 || self.claims.max_queue == 0 {
+            anyhow::bail!("claims.max_group and claims.max_queue must be at least 1");
         }
         if self.payments.provider != "sandbox" {
             anyhow::bail!(

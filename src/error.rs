@@ -51,12 +51,14 @@ pub enum Code {
     IdempotencyKeyInUse,
     RateLimited,
     ServiceUnavailable,
+    /// Too many claims wait already: 503 with `Retry-After`, nothing changed.
+    Overloaded,
     Internal,
 }
 
 impl Code {
     /// Every code a client can see (the spec lists them as the `code` enum).
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 31] = [
         Code::MalformedRequest,
         Code::ValidationFailed,
         Code::Unauthorized,
@@ -87,6 +89,7 @@ impl Code {
         Code::IdempotencyKeyInUse,
         Code::RateLimited,
         Code::ServiceUnavailable,
+        Code::Overloaded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,6 +125,7 @@ impl Code {
             IdempotencyKeyInUse => "idempotency_key_in_use",
             RateLimited => "rate_limited",
             ServiceUnavailable => "service_unavailable",
+            Overloaded => "overloaded",
             Internal => "internal_error",
         }
     }
@@ -143,7 +147,7 @@ impl Code {
             | ClaimNotStarted | ClaimEnded | SoldOut | ClaimLimitReached | OfferUnavailable | OutOfStock
             | VoucherUnavailable | AlreadyRedeemed | IdempotencyKeyInUse => StatusCode::CONFLICT,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceUnavailable | Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
