@@ -1,29 +1,123 @@
-//! Claim storm: N residents stampede one voucher batch.
+//! Claim storm: N residents stampede one voucher batch (issue 11).
 //!
 //! `cargo bench --bench claim_storm -- [--engine sqlite|postgres] [--residents 20000]
-//!  [--batch 10000] [--clients 64]`
+//!  [--batch 10000] [--clients 64] [--instances 1] [--direct 1,8]`
 //!
 //! Set-up (not timed): N residents inserted directly, their access tokens minted
-//! with the service's own `TokenKeys`, one active campaign with two equal batches.
-//! Timed: C concurrent clients, every resident claims once from the first batch
-//! over HTTP. Then, in the same run, the same claim transaction
-//! (`vouchers::repo::claim`) is driven straight against the database on the second
-//! batch with as many connections as the service's pool (same pragmas, same
-//! durability), and the ratio of the two rates is printed. Vouchers actually issued
-//! are counted in the database; the run fails unless exactly `batch` were issued on
-//! each side and no claim got a 5xx.
+//! with the service's own `TokenKeys`, one active campaign per batch. Then, in one run:
+//! 1. **Release** (timed): C concurrent clients, every resident claims once from one
+//!    batch of `--batch` over HTTP, spread over `--instances` in-process instances
+//!    on one database (each with its own claim desk, as separate processes would
+//!    have). The claim phase lasts until the last 201: its rate (201s per second),
+//!    p50/p99 of the answers in it; the answers after it form the sold-out tail.
+//! 2. **Sold out** (timed): every resident claims once more from the drained batch
+//!    (winners: `claim_limit_reached`, the others `sold_out`): answers from memory.
+//! 3. **HTTP floor**: the same clients and request count on `GET /healthz`.
+//! 4. **Best direct single claim**: the one-claim transaction
+//!    (`vouchers::repo::claim`) straight against the database, one claim per
+//!    resident on fresh batches, at each connection count of `--direct` (default
+//!    SQLite 1,8 and PostgreSQL 8,16,64); the best is the baseline.
+//!
+//! Prints the ratios against the goals of issue 11, the mean claim group size, and
+//! on PostgreSQL the share of active backends waiting on a lock during the release
+//! (sampled from `pg_stat_activity`). Counted in the database afterwards: exactly
+//! `min(batch, residents)` issued per batch, nobody beyond `per_user_limit` (1), and
+//! no 5xx other than 503 `overloaded`; the run fails otherwise.
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use common::{drive_direct, drive_http, ms, report, Args, BenchDb};
+use common::{ms, Args, BenchDb, Stats};
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use wenlv::db::schema::{voucher_batches, vouchers};
 use wenlv::db::{DbConnection, Engine};
-use wenlv::error::AppError;
 
-fn issued(conn: &mut DbConnection, batch_id: i64) -> (i64, i64) {
+/// One answer: when it arrived (from the start), how long it took, what it was.
+struct Answer {
+    done: Duration,
+    latency: Duration,
+    outcome: String,
+}
+
+/// Runs `jobs` requests from `concurrency` clients; `job(i)` sends request `i`.
+async fn drive<F, Fut>(concurrency: usize, jobs: usize, job: F) -> Vec<Answer>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = String> + Send,
+{
+    let job = Arc::new(job);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let (job, next) = (job.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut local = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= jobs {
+                    break;
+                }
+                let t = Instant::now();
+                let outcome = job(i).await;
+                local.push(Answer {
+                    done: started.elapsed(),
+                    latency: t.elapsed(),
+                    outcome,
+                });
+            }
+            local
+        }));
+    }
+    let mut all = Vec::with_capacity(jobs);
+    for task in tasks {
+        all.extend(task.await.expect("client task"));
+    }
+    all.sort_by_key(|a| a.done);
+    all
+}
+
+/// The answers as a `Stats` over `elapsed`.
+fn stats(answers: &[Answer], elapsed: Duration) -> Stats {
+    let mut s = Stats {
+        elapsed,
+        ..Stats::default()
+    };
+    for a in answers {
+        s.latencies.push(a.latency);
+        *s.outcomes.entry(a.outcome.clone()).or_default() += 1;
+    }
+    s
+}
+
+/// A claim answer's label: the status, and the problem code of a 409 or 503 (found
+/// in the body as text: parsing JSON here would bill the client's work to the
+/// sold-out figure, which the HTTP floor does not pay).
+async fn label(response: reqwest::Result<reqwest::Response>) -> String {
+    match response {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let body = r.bytes().await.unwrap_or_default();
+            if status == 201 {
+                return "201".to_owned();
+            }
+            let text = String::from_utf8_lossy(&body);
+            let code = text
+                .split_once("\"code\":\"")
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(code, _)| code)
+                .unwrap_or("");
+            format!("{status} {code}")
+        }
+        Err(_) => "error".to_owned(),
+    }
+}
+
+fn issued(conn: &mut DbConnection, batch_id: i64) -> (i64, i64, i64) {
     let count: i64 = vouchers::table
         .filter(vouchers::batch_id.eq(batch_id))
         .count()
@@ -34,10 +128,19 @@ fn issued(conn: &mut DbConnection, batch_id: i64) -> (i64, i64) {
         .select(voucher_batches::remaining)
         .first(conn)
         .expect("batch");
-    (count, remaining)
+    let most: i64 = vouchers::table
+        .filter(vouchers::batch_id.eq(batch_id))
+        .group_by(vouchers::user_id)
+        .select(diesel::dsl::count_star())
+        .load::<i64>(conn)
+        .expect("per user")
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+    (count, remaining, most)
 }
 
-/// Sum and count of a Prometheus histogram in the service's `/metrics`.
+/// Sum and count of a Prometheus histogram or summary in one service's `/metrics`.
 async fn histogram(client: &reqwest::Client, address: &str, name: &str) -> (f64, f64) {
     let text = client
         .get(format!("{address}/metrics"))
@@ -56,64 +159,149 @@ async fn histogram(client: &reqwest::Client, address: &str, name: &str) -> (f64,
     (value("sum"), value("count"))
 }
 
-/// Mean in microseconds of what a histogram recorded between two scrapes.
-fn mean_us(before: (f64, f64), after: (f64, f64)) -> f64 {
-    let count = after.1 - before.1;
-    if count > 0.0 {
-        (after.0 - before.0) / count * 1e6
-    } else {
-        0.0
-    }
+/// The sum of every series of a counter in one service's `/metrics`.
+async fn counter(client: &reqwest::Client, address: &str, name: &str) -> f64 {
+    let text = client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    text.lines()
+        .filter(|l| l.starts_with(name) && matches!(l.as_bytes().get(name.len()), Some(b'{') | Some(b' ')))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
-fn outcome_of(result: Result<wenlv::vouchers::models::VoucherRow, AppError>) -> String {
-    match result {
-        Ok(_) => "201".to_owned(),
-        Err(e) => e.code().status().as_u16().to_string(),
-    }
+#[derive(QueryableByName)]
+struct Backends {
+    #[diesel(sql_type = BigInt)]
+    waiting: i64,
+    #[diesel(sql_type = BigInt)]
+    active: i64,
 }
 
-#[tokio::main]
+/// Samples `pg_stat_activity` every 5 ms until `stop`: (lock waiters, active) summed.
+fn sample_locks(db: &BenchDb, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(i64, i64)> {
+    let mut conn = db.connect();
+    std::thread::spawn(move || {
+        let (mut waiting, mut active) = (0, 0);
+        while !stop.load(Ordering::Relaxed) {
+            let sample: QueryResult<Backends> = diesel::sql_query(
+                "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting, \
+                 count(*) FILTER (WHERE state = 'active') AS active \
+                 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .get_result(&mut conn);
+            if let Ok(s) = sample {
+                waiting += s.waiting;
+                active += s.active;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        (waiting, active)
+    })
+}
+
+#[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args = Args::parse();
     let residents: usize = args.get("residents", 20_000);
     let batch_size: i64 = args.get("batch", 10_000);
     let clients: usize = args.get("clients", 64);
+    let instances: usize = args.get("instances", 1).max(1);
     let db = BenchDb::fresh(args.engine());
     let mut settings = common::settings(&db);
-    // The pool size of the service, and the connection count of the direct run.
     settings.database.max_connections = args.get("connections", settings.database.max_connections);
-    let connections = settings.database.max_connections as usize;
+    let direct_default = match db.engine {
+        Engine::Sqlite => "1,8",
+        Engine::Postgres => "8,16,64",
+    };
+    let direct_counts: Vec<usize> = args
+        .get("direct", direct_default.to_owned())
+        .split(',')
+        .map(|n| n.trim().parse().expect("--direct takes connection counts, e.g. 1,8"))
+        .collect();
     println!(
-        "claim-storm: {:?}, {residents} residents, batch of {batch_size}, {clients} clients, \
-         pool of {connections} connections, {} HTTP workers",
-        db.engine, settings.server.workers
+        "claim-storm: {:?}, {residents} residents, batch of {batch_size}, {clients} clients, {instances} instance(s), \
+         pool of {} connections each, {} HTTP workers each, claims.max_group {} max_wait_ms {} max_queue {}",
+        db.engine,
+        settings.database.max_connections,
+        settings.server.workers,
+        settings.claims.max_group,
+        settings.claims.max_wait_ms,
+        settings.claims.max_queue,
     );
-    let address = common::spawn(settings.clone());
+    let addresses: Arc<Vec<String>> = Arc::new((0..instances).map(|_| common::spawn(settings.clone())).collect());
 
     // --- set-up, not timed
     let mut conn = db.connect();
     let admin = common::insert_users(&mut conn, 1, "admin", 0)[0];
     let user_ids = common::insert_users(&mut conn, residents, "resident", 1);
-    let tokens = common::tokens_for(&settings, &user_ids);
-    let (http_batch, direct_batch) = common::campaign_with_twin_batches(&mut conn, admin, "claim storm", batch_size);
-
+    let tokens = Arc::new(common::tokens_for(&settings, &user_ids));
+    let (release_batch, _) = common::campaign_with_twin_batches(&mut conn, admin, "claim storm", batch_size);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients + 8)
         .build()
         .expect("client");
-    let url = Arc::new(format!("{address}/api/v1/batches/{http_batch}/claim"));
-    let tokens = Arc::new(tokens);
-
-    // --- timed: the service
     let probe = reqwest::Client::new();
-    let tx_before = histogram(&probe, &address, "db_write_tx_seconds").await;
-    let wait_before = histogram(&probe, &address, "db_pool_wait_seconds").await;
-    let lock_before = histogram(&probe, &address, "db_write_lock_wait_seconds").await;
-    let service = drive_http(clients, residents, move |i| {
-        let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
+    let claim_url = |batch: i64| {
+        Arc::new(
+            addresses
+                .iter()
+                .map(|a| format!("{a}/api/v1/batches/{batch}/claim"))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let claim_job = |urls: Arc<Vec<String>>| {
+        let (client, tokens) = (client.clone(), tokens.clone());
+        move |i: usize| {
+            let (client, urls, tokens) = (client.clone(), urls.clone(), tokens.clone());
+            async move {
+                let url = &urls[i % urls.len()];
+                label(client.post(url.as_str()).bearer_auth(&tokens[i]).send().await).await
+            }
+        }
+    };
+
+    // --- 1. the release
+    let group_before = histogram(&probe, &addresses[0], "claim_group_size").await;
+    let tx_before = histogram(&probe, &addresses[0], "db_write_tx_seconds").await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = (db.engine == Engine::Postgres).then(|| sample_locks(&db, stop.clone()));
+    let started = Instant::now();
+    let release = drive(clients, residents, claim_job(claim_url(release_batch))).await;
+    let release_elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let locks = sampler.map(|s| s.join().expect("sampler"));
+    let group_after = histogram(&probe, &addresses[0], "claim_group_size").await;
+    let tx_after = histogram(&probe, &addresses[0], "db_write_tx_seconds").await;
+    let (release_issued, release_remaining, release_most) = issued(&mut conn, release_batch);
+    let last_201 = release
+        .iter()
+        .rposition(|a| a.outcome == "201")
+        .expect("some claim succeeded");
+    let claim_window = release[last_201].done;
+    let claim_phase = stats(&release[..=last_201], claim_window);
+    let tail = stats(&release[last_201 + 1..], release_elapsed.saturating_sub(claim_window));
+    let claims_per_s = claim_phase.count("201") as f64 / claim_window.as_secs_f64();
+
+    // --- 2. the drained batch again: answers from memory
+    let memory_before = counter(&probe, &addresses[0], "claims_answered_from_memory_total").await;
+    let drained = drive(clients, residents, claim_job(claim_url(release_batch))).await;
+    let memory_after = counter(&probe, &addresses[0], "claims_answered_from_memory_total").await;
+    let drained_elapsed = drained.last().map(|a| a.done).unwrap_or_default();
+    let sold_out = stats(&drained, drained_elapsed);
+
+    // --- 3. the HTTP floor: GET /healthz, same clients and count
+    let floor_urls = Arc::new(addresses.iter().map(|a| format!("{a}/healthz")).collect::<Vec<_>>());
+    let floor_client = client.clone();
+    let floor_answers = drive(clients, residents, move |i| {
+        let (client, urls) = (floor_client.clone(), floor_urls.clone());
         async move {
-            match client.post(url.as_str()).bearer_auth(&tokens[i]).send().await {
+            match client.get(urls[i % urls.len()].as_str()).send().await {
                 Ok(r) => {
                     let status = r.status().as_u16();
                     let _ = r.bytes().await;
@@ -124,98 +312,132 @@ async fn main() {
         }
     })
     .await;
-    let (http_issued, http_remaining) = issued(&mut conn, http_batch);
-    let tx_service = histogram(&probe, &address, "db_write_tx_seconds").await;
-    let wait_service = histogram(&probe, &address, "db_pool_wait_seconds").await;
-    let lock_service = histogram(&probe, &address, "db_write_lock_wait_seconds").await;
+    let floor = stats(&floor_answers, floor_answers.last().map(|a| a.done).unwrap_or_default());
 
-    // --- timed: the same transaction, straight against the database
-    let ids = user_ids.clone();
-    let baseline = tokio::task::block_in_place(|| {
-        drive_direct(&db, connections, residents, |i, c| {
-            outcome_of(wenlv::vouchers::repo::claim(c, direct_batch, ids[i]))
-        })
-    });
-    let (direct_issued, direct_remaining) = issued(&mut conn, direct_batch);
-    // The direct run goes through the same `db::write_tx`, in this process.
-    let tx_direct = histogram(&probe, &address, "db_write_tx_seconds").await;
-    let lock_direct = histogram(&probe, &address, "db_write_lock_wait_seconds").await;
-
-    // --- timed: the HTTP floor. The same clients and request count on GET /healthz,
-    // which touches no database: what HTTP, the event loops and this process's own
-    // load generator cost on these cores before any claim work is done.
-    let floor_client = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients + 8)
-        .build()
-        .expect("client");
-    let healthz = Arc::new(format!("{address}/healthz"));
-    let floor = drive_http(clients, residents, move |_| {
-        let (client, url) = (floor_client.clone(), healthz.clone());
-        async move {
-            match client.get(url.as_str()).send().await {
-                Ok(r) => r.status().as_u16().to_string(),
-                Err(_) => "error".to_owned(),
-            }
-        }
-    })
-    .await;
-
-    println!();
-    let goal = match (db.engine, clients) {
-        (Engine::Postgres, c) if c > 64 => 0.7,
-        _ => 0.8,
-    };
-    report(
-        "claims/s: service (HTTP) vs the claim transaction direct",
-        &service,
-        &baseline,
-        goal,
-    );
-    let server_errors = service
-        .outcomes
+    // --- 4. the best direct single claim on this engine
+    let direct_jobs = residents.min(batch_size as usize);
+    let mut direct: Vec<(usize, Stats, (i64, i64, i64))> = Vec::new();
+    for &connections in &direct_counts {
+        let (batch, _) = common::campaign_with_twin_batches(&mut conn, admin, "direct", batch_size);
+        let ids = user_ids.clone();
+        let run = tokio::task::block_in_place(|| {
+            common::drive_direct(
+                &db,
+                connections,
+                direct_jobs,
+                |i, c| match wenlv::vouchers::repo::claim(c, batch, ids[i]) {
+                    Ok(_) => "201".to_owned(),
+                    Err(e) => e.code().as_str().to_owned(),
+                },
+            )
+        });
+        let counts = issued(&mut conn, batch);
+        direct.push((connections, run, counts));
+    }
+    let best = direct
         .iter()
-        .filter(|(k, _)| k.starts_with('5') || k.as_str() == "error")
-        .map(|(_, v)| v)
-        .sum::<usize>();
+        .max_by(|a, b| a.1.rate().total_cmp(&b.1.rate()))
+        .expect("a direct run");
+
+    // --- report
+    let errors = |answers: &[Answer]| {
+        answers
+            .iter()
+            .filter(|a| (a.outcome.starts_with('5') && a.outcome != "503 overloaded") || a.outcome == "error")
+            .count()
+    };
+    let ratio = claims_per_s / best.1.rate();
+    let sold_out_ratio = sold_out.rate() / floor.rate();
+    let (claim_goal, p99_goal) = match db.engine {
+        Engine::Sqlite => (0.7, Some(50.0)),
+        Engine::Postgres => (2.0, None),
+    };
+    let verdict = |met: bool| if met { "met" } else { "NOT met" };
+    println!();
     println!(
-        "  service: 201 {}, 409 {}, 5xx/errors {server_errors}; vouchers issued (DB) {http_issued}, remaining {http_remaining}",
-        service.count("201"),
-        service.count("409"),
+        "release: {:.0} claims/s over {:.2} s to the last 201; answers in it p50 {:.2} ms p99 {:.2} ms; {:?}",
+        claims_per_s,
+        claim_window.as_secs_f64(),
+        ms(claim_phase.percentile(0.5)),
+        ms(claim_phase.percentile(0.99)),
+        claim_phase.outcomes,
     );
+    println!("  sold-out tail of the release: {}", tail.summary());
     println!(
-        "  direct:  issued (DB) {direct_issued}, remaining {direct_remaining}; {:?}",
-        baseline.outcomes
+        "  vouchers issued (DB) {release_issued}, remaining {release_remaining}, most held by one resident {release_most}"
     );
-    println!(
-        "  HTTP floor: GET /healthz {} (the service's claims reach {:.0}% of it)",
-        floor.summary(),
-        100.0 * service.rate() / floor.rate()
-    );
-    println!(
-        "  where a claim's time goes (means): write lock held {:.0} µs in the service vs {:.0} µs direct; \
-         waiting for the write lock {:.0} µs vs {:.0} µs; service requests waiting for a pooled connection {:.0} µs",
-        mean_us(tx_before, tx_service),
-        mean_us(tx_service, tx_direct),
-        mean_us(lock_before, lock_service),
-        mean_us(lock_service, lock_direct),
-        mean_us(wait_before, wait_service),
-    );
-    if db.engine == Engine::Sqlite {
-        let p99 = ms(service.percentile(0.99));
+    let (group_sum, group_count) = (group_after.0 - group_before.0, group_after.1 - group_before.1);
+    let (tx_sum, tx_count) = (tx_after.0 - tx_before.0, tx_after.1 - tx_before.1);
+    if group_count > 0.0 {
         println!(
-            "  service p99 {p99:.2} ms (goal < 50 ms: {})",
-            if p99 < 50.0 { "met" } else { "NOT met" }
+            "  instance 1: {group_count:.0} claim groups, mean size {:.1}; write transactions held {:.0} µs on average",
+            group_sum / group_count,
+            if tx_count > 0.0 { tx_sum / tx_count * 1e6 } else { 0.0 },
         );
     }
-    assert_eq!(server_errors, 0, "no claim may fail with a 5xx: {:?}", service.outcomes);
-    assert_eq!(
-        http_issued,
-        batch_size.min(residents as i64),
-        "service issued exactly the batch"
+    if let Some((waiting, active)) = locks {
+        println!(
+            "  PostgreSQL backends waiting on a lock during the release: {:.1}% of active backend samples \
+             ({waiting} of {active}; goal < 10%: {})",
+            100.0 * waiting as f64 / active.max(1) as f64,
+            verdict((waiting as f64) < 0.1 * active as f64),
+        );
+    }
+    println!(
+        "sold out (every resident again, answers from memory): {}",
+        sold_out.summary()
     );
-    assert_eq!(
-        direct_issued,
-        batch_size.min(residents as i64),
-        "direct issued exactly the batch"
+    println!(
+        "  instance 1 answered {:.0} claims from memory during it (claims_answered_from_memory_total)",
+        memory_after - memory_before
     );
+    println!("HTTP floor (GET /healthz, same clients): {}", floor.summary());
+    for (connections, run, (count, remaining, most)) in &direct {
+        println!(
+            "direct single claim, {connections} connection(s): {} [issued {count}, remaining {remaining}, most per resident {most}]",
+            run.summary()
+        );
+    }
+    println!();
+    println!(
+        "ratio claims: service {claims_per_s:.0}/s / best direct {:.0}/s ({} connections) = {ratio:.2} (goal >= {claim_goal}: {})",
+        best.1.rate(),
+        best.0,
+        verdict(ratio >= claim_goal)
+    );
+    if let Some(goal) = p99_goal {
+        let p99 = ms(claim_phase.percentile(0.99));
+        println!("ratio p99: {p99:.2} ms (goal < {goal} ms: {})", verdict(p99 < goal));
+    }
+    println!(
+        "ratio sold-out: {:.0}/s / HTTP floor {:.0}/s = {sold_out_ratio:.2} (goal >= 0.5: {})",
+        sold_out.rate(),
+        floor.rate(),
+        verdict(sold_out_ratio >= 0.5)
+    );
+    println!("ratio claims / HTTP floor = {:.2}", claims_per_s / floor.rate());
+
+    let expected = batch_size.min(residents as i64);
+    let server_errors = errors(&release) + errors(&drained);
+    assert_eq!(
+        server_errors, 0,
+        "no claim may fail with a 5xx other than 503 overloaded"
+    );
+    assert_eq!(release_issued, expected, "the service issued exactly the batch");
+    assert_eq!(
+        release_remaining,
+        batch_size - expected,
+        "remaining = quantity - issued"
+    );
+    assert!(release_most <= 1, "nobody beyond per_user_limit");
+    assert_eq!(
+        release.iter().filter(|a| a.outcome == "201").count() as i64,
+        release_issued,
+        "every voucher was answered 201, and every 201 is a voucher"
+    );
+    assert_eq!(sold_out.count("201"), 0, "a drained batch gives nothing more");
+    for (_, _, (count, _, most)) in &direct {
+        assert_eq!(*count, expected, "direct issued exactly the batch");
+        assert!(*most <= 1);
+    }
 }

@@ -22,6 +22,10 @@ pub struct Settings {
     pub idempotency: IdempotencySettings,
     pub payments: PaymentSettings,
     pub webhooks: WebhookSettings,
+    /// Optional section: absent means `/metrics` is open.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+    pub claims: ClaimSettings,
     pub merchants: MerchantSettings,
     pub identity: IdentitySettings,
 }
@@ -38,9 +42,6 @@ pub struct IdentitySettings {
 pub struct MerchantSettings {
     /// How long a staff invitation can be accepted.
     pub staff_invitation_days: i64,
-    /// Optional section: absent means `/metrics` is open.
-    #[serde(default)]
-    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +186,26 @@ pub struct WebhookSettings {
     pub retry_max_ms: i64,
     /// After this long since the event, a failed delivery is given up.
     pub retry_window_seconds: i64,
+}
+
+/// Coalesced claims (`vouchers::desk`): how claims of one batch are grouped into
+/// one transaction, how many may wait, and how long an instance trusts what it
+/// remembers about a batch's campaign.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSettings {
+    /// false: every claim is its own transaction (the plain path, no queue, no memory).
+    pub enabled: bool,
+    /// The most claims one transaction commits.
+    pub max_group: usize,
+    /// How long a busy writer may wait for a group to fill; an idle writer never waits.
+    pub max_wait_ms: u64,
+    /// Claims of one batch that may wait in this instance; past it, 503 `overloaded`.
+    pub max_queue: usize,
+    /// The `Retry-After` seconds of an `overloaded` answer.
+    pub retry_after_seconds: u64,
+    /// How long a remembered campaign status is trusted for answers from memory.
+    pub memory_ttl_ms: u64,
 }
 
 /// The environment name from `WENLV_ENV` (`development` when unset).
@@ -345,6 +366,9 @@ impl Settings {
             anyhow::bail!("platform.districts must name at least one district");
         }
         crate::identity::from_settings(&self.identity)?;
+        if self.claims.max_group == 0 || self.claims.max_queue == 0 {
+            anyhow::bail!("claims.max_group and claims.max_queue must be at least 1");
+        }
         if self.payments.provider != "sandbox" {
             anyhow::bail!(
                 "payments.provider {:?} is unknown (known: sandbox)",

@@ -87,7 +87,9 @@ codes! {
     IdempotencyKeyReused = "idempotency_key_reused" => UNPROCESSABLE_ENTITY,
     IdempotencyKeyInUse = "idempotency_key_in_use" => CONFLICT,
     RateLimited = "rate_limited" => TOO_MANY_REQUESTS,
-    ServiceUnavailable = "service_unavailable" => SERVICE_UNAVAILABLE;
+    ServiceUnavailable = "service_unavailable" => SERVICE_UNAVAILABLE,
+    // Too many claims wait already: 503 with `Retry-After`, nothing changed.
+    Overloaded = "overloaded" => SERVICE_UNAVAILABLE;
     internal Internal = "internal_error" => INTERNAL_SERVER_ERROR;
 }
 

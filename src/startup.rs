@@ -26,6 +26,7 @@ use crate::db::{self, Pool};
 use crate::error::{problem_for_framework_errors, AppError};
 use crate::payments;
 use crate::state::AppState;
+use crate::vouchers::desk::ClaimDesk;
 use crate::{http, orders, routes};
 
 pub struct Application {
@@ -226,9 +227,12 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     // The served document lists this server's configured districts.
     let spec = crate::openapi::document_for(&state.settings.platform.districts);
     let state_shutdown_timeout = state.settings.server.shutdown_timeout_seconds;
+    // One claim desk per instance, shared by every worker (its queues and memory).
+    let claims = web::Data::from(ClaimDesk::new(state.pool.clone(), state.settings.claims.clone()));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(claims.clone())
             .app_data(http::json_config())
             .app_data(http::path_config())
             .app_data(http::query_config())

@@ -1,13 +1,15 @@
 //! HTTP handlers of `POST /batches/{id}/claim` and `GET /me/vouchers`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
+use actix_web::{web, HttpResponse, ResponseError};
 
+use super::desk::ClaimDesk;
 use super::dto::VoucherDto;
 use super::repo;
 use super::status::VoucherStatus;
 use crate::auth::{AuthUser, Resident};
 use crate::db;
-use crate::error::AppResult;
+use crate::error::{AppResult, Code};
 use crate::http::query::{QueryForm, QueryMap};
 use crate::state::AppState;
 use crate::time::now;
@@ -17,10 +19,22 @@ use crate::time::now;
     params(("id" = i64, Path, description = "Batch id")),
     responses((status = 201, description = "The voucher, `status: available`", body = VoucherDto),
               (status = 403, description = "forbidden (administrators take no subsidy) or real_name_required (the campaign requires real-name verification)"),
-              (status = 409, description = "The first failing check, in this order: campaign_not_active, claim_not_started, claim_ended, (403 real_name_required), claim_limit_reached, sold_out")))]
-pub async fn claim(state: web::Data<AppState>, resident: Resident, id: web::Path<i64>) -> AppResult<HttpResponse> {
+              (status = 409, description = "The first failing check, in this order: campaign_not_active, claim_not_started, claim_ended, (403 real_name_required), claim_limit_reached, sold_out"),
+              (status = 503, description = "overloaded: too many claims of this batch are waiting in this instance; nothing changed, retry after `Retry-After` seconds (or service_unavailable: the database is busy or down)")))]
+pub async fn claim(desk: web::Data<ClaimDesk>, resident: Resident, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let (batch_id, user_id) = (id.into_inner(), resident.0.id);
-    let voucher = db::run(&state.pool, move |c| repo::claim(c, batch_id, user_id)).await?;
+    let retry_after = desk.retry_after_seconds();
+    let voucher = match desk.into_inner().claim(batch_id, user_id).await {
+        Ok(voucher) => voucher,
+        Err(e) if e.code() == Code::Overloaded => {
+            let mut response = e.error_response();
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+            return Ok(response);
+        }
+        Err(e) => return Err(e),
+    };
     crate::metrics::voucher_claimed();
     let at = voucher.claimed_at;
     Ok(HttpResponse::Created().json(VoucherDto::new(voucher, at)))

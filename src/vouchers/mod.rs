@@ -2,10 +2,14 @@
 //! keep them in a wallet (`GET /me/vouchers`). The orders feature locks, uses and
 //! voids them.
 //!
+//! Claims go through the [`desk::ClaimDesk`]: answers that can no longer change come
+//! from memory, the rest are committed in groups, one transaction per group
+//! ([`repo::group`]), each answered as the one-at-a-time rules ([`rules`]) say.
+//!
 //! Invariants:
-//! - a batch never issues more than its `quantity`: a claim decrements `remaining`
-//!   with one conditional UPDATE (`remaining > 0`) in the transaction that inserts
-//!   the voucher, and rolls back when no row changed;
+//! - a batch never issues more than its `quantity`: a claim (or a group of k)
+//!   decrements `remaining` with one conditional UPDATE (`remaining >= k`) in the
+//!   transaction that inserts the vouchers, and rolls back when no row changed;
 //! - a resident never holds more than `per_user_limit` of a batch: each voucher takes
 //!   `slot = count + 1` under UNIQUE(batch_id, user_id, slot), so parallel claims of
 //!   one resident cannot both take the same slot (on SQLite `BEGIN IMMEDIATE`
@@ -14,8 +18,11 @@
 //!   [`status::filter_by_status`] derive it from `expires_at` at read time, the one
 //!   place that rule lives.
 
+pub mod desk;
 pub mod dto;
 pub mod handlers;
+pub mod memory;
 pub mod models;
 pub mod repo;
+pub mod rules;
 pub mod status;

@@ -3,20 +3,24 @@
 //! refunds, restarted on the same database, and DESIGN.md's invariants 1–6 are
 //! checked directly in the database, before and after more traffic.
 //!
-//! Claims are made by direct inserts (the claim endpoint is another feature's);
-//! everything else goes over HTTP to the binary.
+//! In the order stream claims are made by direct inserts; everything else goes over
+//! HTTP to the binary. The claim storm test kills the binary while coalesced claim
+//! groups commit: every voucher answered 201 before the kill must exist, and no
+//! batch may issue beyond its quantity or a resident beyond the limit.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::prelude::*;
 use serde_json::{json, Value};
-use wenlv::db::schema::orders;
+use wenlv::db::schema::{orders, voucher_batches, vouchers};
 
-use crate::helpers::TestApp;
+use crate::campaigns_fixtures::batch_body;
+use crate::helpers::{Actor, TestApp};
 use crate::order_fixtures::{check_invariants, insert_voucher};
 
 const STOCK: i64 = 400;
@@ -198,4 +202,148 @@ async fn a_killed_server_leaves_a_consistent_database() {
         "every round after the restart completed"
     );
     check_invariants(&mut app.db(), &initial);
+}
+
+/// Claims for `residents` round-robin against `base` until the server dies (or,
+/// with `until_refused`, until every one of them is refused); the ids of vouchers
+/// answered 201 go to `answered`.
+async fn claim_stream(
+    base: String,
+    batch_id: i64,
+    tokens: Vec<String>,
+    answered: Arc<Mutex<Vec<i64>>>,
+    until_refused: bool,
+) {
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/v1/batches/{batch_id}/claim");
+    let mut refused = vec![false; tokens.len()];
+    for turn in 0.. {
+        let i = turn % tokens.len();
+        if until_refused && refused.iter().all(|r| *r) {
+            break;
+        }
+        if !until_refused && turn > 100_000 {
+            break;
+        }
+        let Some((status, body)) = post(&client, url.clone(), &tokens[i], None).await else {
+            break;
+        };
+        match status {
+            201 => answered
+                .lock()
+                .expect("answered")
+                .push(body["id"].as_i64().expect("voucher id")),
+            409 => refused[i] = true,
+            503 => tokio::time::sleep(Duration::from_millis(10)).await,
+            other => panic!("claim answered {other}: {body}"),
+        }
+    }
+}
+
+/// Vouchers of the batch, its remaining, and the most one resident holds.
+fn claim_books(app: &TestApp, batch_id: i64) -> (Vec<i64>, i64, i64) {
+    let mut db = app.db();
+    let ids: Vec<i64> = vouchers::table
+        .filter(vouchers::batch_id.eq(batch_id))
+        .select(vouchers::id)
+        .load(&mut db)
+        .expect("vouchers");
+    let remaining: i64 = voucher_batches::table
+        .find(batch_id)
+        .select(voucher_batches::remaining)
+        .first(&mut db)
+        .expect("batch");
+    let most = vouchers::table
+        .filter(vouchers::batch_id.eq(batch_id))
+        .group_by(vouchers::user_id)
+        .select(diesel::dsl::count_star())
+        .load::<i64>(&mut db)
+        .expect("per user")
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+    (ids, remaining, most)
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_claim_storm_keeps_every_answered_voucher() {
+    const QUANTITY: i64 = 2_000;
+    const LIMIT: i64 = 30;
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let campaign = app
+        .active_campaign(&admin, crate::campaigns_fixtures::campaign_body())
+        .await;
+    let batch_id = app.batch(&admin, campaign, batch_body(QUANTITY, LIMIT)).await["id"]
+        .as_i64()
+        .expect("batch id");
+    let mut residents: Vec<Actor> = Vec::new();
+    for _ in 0..4 {
+        residents.extend(futures_util::future::join_all((0..25).map(|_| app.resident())).await);
+    }
+    let database_url = app.settings.database.url.clone();
+    let answered = Arc::new(Mutex::new(Vec::new()));
+    let streams = |base: &str, until_refused: bool| -> Vec<tokio::task::JoinHandle<()>> {
+        (0..32)
+            .map(|c| {
+                let tokens = residents.iter().skip(c).step_by(32).map(|r| r.token.clone()).collect();
+                tokio::spawn(claim_stream(
+                    base.to_owned(),
+                    batch_id,
+                    tokens,
+                    answered.clone(),
+                    until_refused,
+                ))
+            })
+            .collect()
+    };
+
+    let mut server = Server::start(&database_url).await;
+    let running = streams(&server.base, false);
+    let mut issued = 0;
+    for _ in 0..2_000 {
+        issued = claim_books(&app, batch_id).0.len();
+        if issued >= 300 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(issued >= 300, "the storm got going ({issued} vouchers)");
+    server.kill();
+    for stream in running {
+        stream.await.expect("claim stream");
+    }
+    let check = |answered: &[i64]| {
+        let (ids, remaining, most) = claim_books(&app, batch_id);
+        assert!(
+            ids.len() as i64 <= QUANTITY,
+            "{} vouchers beyond the quantity",
+            ids.len()
+        );
+        assert_eq!(remaining, QUANTITY - ids.len() as i64, "remaining = quantity - issued");
+        assert!(most <= LIMIT, "a resident holds {most}");
+        let missing: Vec<&i64> = answered.iter().filter(|id| !ids.contains(id)).collect();
+        assert!(
+            missing.is_empty(),
+            "vouchers answered 201 but not in the database: {missing:?}"
+        );
+        ids.len()
+    };
+    let before = answered.lock().expect("answered").clone();
+    let at_kill = check(&before);
+    assert!(at_kill as i64 <= QUANTITY && !before.is_empty());
+    check_invariants(&mut app.db(), &HashMap::new());
+
+    // Restarted on the same database, it drains the batch exactly.
+    let server = Server::start(&database_url).await;
+    for stream in streams(&server.base, true) {
+        stream.await.expect("claim stream");
+    }
+    let after = answered.lock().expect("answered").clone();
+    assert_eq!(
+        check(&after) as i64,
+        QUANTITY,
+        "the batch drains exactly after the restart"
+    );
+    check_invariants(&mut app.db(), &HashMap::new());
 }

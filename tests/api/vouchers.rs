@@ -521,3 +521,237 @@ async fn the_wallet_pages_and_validates_its_query() {
         .expect(422, Some("validation_failed"));
     app.get("/me/vouchers", None).await.expect(401, Some("unauthorized"));
 }
+
+// --- Coalesced claims (issue 11): groups, memory, backpressure.
+
+/// The value of a counter series in `/metrics` (0 when absent).
+async fn counter(app: &TestApp, series: &str) -> f64 {
+    let text = app.get("/metrics", None).await.text;
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_resident_twice_in_one_group_counts_against_the_limit() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (twice, once) = (app.resident().await, app.resident().await);
+    let batch = app.claimable_batch(&admin, 10, 1).await;
+    // One group, decided in arrival order: [twice, twice, once, twice].
+    let outcome =
+        wenlv::vouchers::repo::group::claim_group(&mut app.db(), batch, &[twice.id, twice.id, once.id, twice.id])
+            .expect("the group commits");
+    let codes: Vec<&str> = outcome
+        .answers
+        .iter()
+        .map(|a| match a {
+            Ok(_) => "201",
+            Err(e) => e.code().as_str(),
+        })
+        .collect();
+    assert_eq!(codes, ["201", "claim_limit_reached", "201", "claim_limit_reached"]);
+    assert_eq!(count_vouchers(&app, batch), 2);
+    assert_eq!(remaining(&app, batch), 8);
+    // The earliest claims win when fewer remain than the group wants.
+    let last_two = app.claimable_batch(&admin, 2, 5).await;
+    let outcome = wenlv::vouchers::repo::group::claim_group(&mut app.db(), last_two, &[once.id, twice.id, once.id])
+        .expect("the group commits");
+    let won: Vec<bool> = outcome.answers.iter().map(Result::is_ok).collect();
+    assert_eq!(won, [true, true, false]);
+    assert_eq!(
+        outcome.answers[2].as_ref().err().map(|e| e.code().as_str()),
+        Some("sold_out")
+    );
+    assert_eq!(remaining(&app, last_two), 0);
+    let slots: Vec<(i64, i64)> = vouchers::table
+        .filter(vouchers::batch_id.eq(last_two))
+        .select((vouchers::user_id, vouchers::slot))
+        .load(&mut app.db())
+        .expect("slots");
+    assert_eq!(slots.len(), 2);
+
+    // Over HTTP: a writer that waits for its group to fill puts one resident's
+    // parallel claims in one group; exactly one is 201.
+    let app = TestApp::spawn_with(|s| {
+        s.claims.max_wait_ms = 200;
+        s.claims.max_group = 64;
+    })
+    .await;
+    let admin = app.admin().await;
+    let resident = app.resident().await;
+    let batch = app.claimable_batch(&admin, 10, 1).await;
+    let results = join_all((0..30).map(|_| app.claim(&resident, batch))).await;
+    let created = results.iter().filter(|r| r.status == 201).count();
+    let limited = results
+        .iter()
+        .filter(|r| r.status == 409 && r.body["code"] == "claim_limit_reached")
+        .count();
+    assert_eq!((created, limited), (1, 29));
+    assert_eq!(count_vouchers(&app, batch), 1);
+    assert_eq!(remaining(&app, batch), 9);
+}
+
+#[tokio::test]
+async fn sixty_four_clients_with_repeat_claims_get_exact_counts() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let batch = app.claimable_batch(&admin, 100, 2).await;
+    let people = residents(&app, 64).await;
+    // 64 parallel clients, each resident claiming four times: 128 could be given,
+    // 100 exist.
+    let clients = people.iter().map(|who| {
+        let app = &app;
+        async move {
+            let mut statuses = Vec::new();
+            for _ in 0..4 {
+                let resp = app.claim(who, batch).await;
+                statuses.push((resp.status, resp.body["code"].as_str().unwrap_or("").to_owned()));
+            }
+            statuses
+        }
+    });
+    let statuses: Vec<(u16, String)> = join_all(clients).await.into_iter().flatten().collect();
+    assert!(statuses.iter().all(|s| s.0 < 500), "no 5xx: {statuses:?}");
+    let created = statuses.iter().filter(|s| s.0 == 201).count();
+    assert_eq!(created, 100);
+    assert_eq!(count_vouchers(&app, batch), 100);
+    assert_eq!(remaining(&app, batch), 0);
+    let most: Option<i64> = vouchers::table
+        .filter(vouchers::batch_id.eq(batch))
+        .group_by(vouchers::user_id)
+        .select(diesel::dsl::count_star())
+        .load::<i64>(&mut app.db())
+        .expect("per user")
+        .into_iter()
+        .max();
+    assert_eq!(most, Some(2), "nobody beyond per_user_limit");
+}
+
+#[tokio::test]
+async fn a_drained_batch_is_answered_from_memory_in_api_order() {
+    let app = TestApp::spawn_with(|s| s.claims.memory_ttl_ms = 300).await;
+    let admin = app.admin().await;
+    let campaign = app.active_campaign(&admin, campaign_body()).await;
+    let batch = app.batch(&admin, campaign, batch_body(3, 1)).await["id"]
+        .as_i64()
+        .expect("id");
+    let people = residents(&app, 8).await;
+    for who in &people[..3] {
+        app.claim(who, batch).await.expect(201, None);
+    }
+    let series = r#"claims_answered_from_memory_total{code="sold_out"}"#;
+    let limit_series = r#"claims_answered_from_memory_total{code="claim_limit_reached"}"#;
+    // The first refusal may still go to the database; the instance knows after it.
+    app.claim(&people[3], batch).await.expect(409, Some("sold_out"));
+    let (before, limit_before) = (counter(&app, series).await, counter(&app, limit_series).await);
+    for who in &people[3..] {
+        app.claim(who, batch).await.expect(409, Some("sold_out"));
+    }
+    // A winner is told about their limit first, from memory too.
+    app.claim(&people[0], batch)
+        .await
+        .expect(409, Some("claim_limit_reached"));
+    assert!(
+        counter(&app, series).await - before >= 5.0,
+        "sold_out answered from memory"
+    );
+    assert!(counter(&app, limit_series).await - limit_before >= 1.0);
+
+    // A pause after sold-out: campaign_not_active once the remembered status has
+    // aged past claims.memory_ttl_ms (the documented bound), and sold_out again
+    // after a resume.
+    let go = |verb: &'static str| {
+        let (app, token) = (&app, admin.token.clone());
+        async move {
+            app.action(&format!("/admin/campaigns/{campaign}/{verb}"), Some(&token))
+                .await
+                .expect(200, None)
+                .clone()
+        }
+    };
+    go("pause").await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    app.claim(&people[4], batch)
+        .await
+        .expect(409, Some("campaign_not_active"));
+    app.claim(&people[0], batch)
+        .await
+        .expect(409, Some("campaign_not_active"));
+    go("resume").await;
+    app.claim(&people[4], batch).await.expect(409, Some("sold_out"));
+    app.claim(&people[0], batch)
+        .await
+        .expect(409, Some("claim_limit_reached"));
+    assert_eq!(count_vouchers(&app, batch), 3);
+    assert_eq!(remaining(&app, batch), 0);
+}
+
+#[tokio::test]
+async fn a_drained_real_name_batch_still_asks_unverified_residents_for_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let campaign = app
+        .active_campaign(&admin, with(campaign_body(), json!({"require_real_name": true})))
+        .await;
+    let batch = app.batch(&admin, campaign, batch_body(1, 1)).await["id"]
+        .as_i64()
+        .expect("id");
+    let (verified, other, unverified) = (app.resident().await, app.resident().await, app.resident().await);
+    for (n, who) in [(1, &verified), (2, &other)] {
+        app.post(
+            "/me/real-name",
+            Some(&who.token),
+            json!({"name": "张三", "id_number": id_number(n)}),
+        )
+        .await
+        .expect(200, None);
+    }
+    app.claim(&verified, batch).await.expect(201, None);
+    app.claim(&other, batch).await.expect(409, Some("sold_out"));
+    for _ in 0..3 {
+        app.claim(&unverified, batch)
+            .await
+            .expect(403, Some("real_name_required"));
+        app.claim(&verified, batch)
+            .await
+            .expect(409, Some("claim_limit_reached"));
+        app.claim(&other, batch).await.expect(409, Some("sold_out"));
+    }
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_overloaded_and_changes_nothing() {
+    let app = TestApp::spawn_with(|s| {
+        s.claims.max_queue = 1;
+        s.claims.max_group = 1;
+    })
+    .await;
+    let admin = app.admin().await;
+    let batch = app.claimable_batch(&admin, 1000, 100).await;
+    let people = residents(&app, 10).await;
+    let mut overloaded = 0;
+    let mut created = 0;
+    // A burst far beyond a queue of one: some claims must be turned away.
+    for _ in 0..5 {
+        let burst = people.iter().cycle().take(60).map(|who| app.claim(who, batch));
+        for resp in join_all(burst).await {
+            match resp.status {
+                201 => created += 1,
+                503 => {
+                    resp.expect(503, Some("overloaded"));
+                    assert_eq!(resp.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+                    overloaded += 1;
+                }
+                other => panic!("unexpected {other}: {}", resp.text),
+            }
+        }
+        if overloaded > 0 {
+            break;
+        }
+    }
+    assert!(overloaded > 0, "a queue of one never overflowed");
+    assert_eq!(count_vouchers(&app, batch), created);
+    assert_eq!(remaining(&app, batch), 1000 - created);
+}

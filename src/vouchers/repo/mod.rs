@@ -1,7 +1,7 @@
-//! Vouchers in the database: the claim transaction (the hot path of a voucher
-//! stampede) and the wallet listing.
+//! Vouchers in the database: the one-at-a-time claim transaction, the coalesced
+//! group ([`group`]: the hot path of a voucher stampede) and the wallet listing.
 //!
-//! A claim is one `write_tx` of four statements: one read of the batch, its
+//! A single claim is one `write_tx` of four statements: one read of the batch, its
 //! campaign, the caller's count in the batch and (cheaply, always) the caller's
 //! verification; the voucher INSERT (slot = count + 1, guarded by
 //! UNIQUE(batch_id, user_id, slot)); and, LAST, the contended conditional
@@ -13,12 +13,15 @@
 //! with a fresh count (each such failure means a claim of that resident committed,
 //! so the retries are bounded by `per_user_limit`).
 
-use chrono::{Duration, NaiveDateTime};
+pub mod group;
+
+use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use rand::Rng;
 
 use super::models::{NewVoucher, VoucherRow};
+use super::rules::{refusal, Terms};
 use super::status::{filter_by_status, VoucherStatus};
 use crate::campaigns::models::CampaignStatus;
 use crate::db::is_unique_violation;
@@ -43,9 +46,9 @@ pub fn new_code() -> String {
         .collect()
 }
 
-/// Everything a claim decides on, read in one query.
+/// The batch and campaign columns [`Terms`] is made of, plus `remaining`.
 #[derive(Debug, Queryable)]
-struct ClaimContext {
+struct TermsRow {
     campaign_id: i64,
     discount_fen: i64,
     min_spend_fen: i64,
@@ -59,6 +62,62 @@ struct ClaimContext {
     campaign_starts_at: NaiveDateTime,
     campaign_ends_at: NaiveDateTime,
     require_real_name: bool,
+}
+
+impl TermsRow {
+    fn split(self) -> (Terms, i64) {
+        let terms = Terms {
+            campaign_id: self.campaign_id,
+            discount_fen: self.discount_fen,
+            min_spend_fen: self.min_spend_fen,
+            per_user_limit: self.per_user_limit,
+            claim_starts_at: self.claim_starts_at,
+            claim_ends_at: self.claim_ends_at,
+            valid_days: self.valid_days,
+            campaign_status: self.campaign_status,
+            campaign_starts_at: self.campaign_starts_at,
+            campaign_ends_at: self.campaign_ends_at,
+            require_real_name: self.require_real_name,
+        };
+        (terms, self.remaining)
+    }
+}
+
+/// The selection of [`TermsRow`], from `voucher_batches` joined to `campaigns`.
+macro_rules! terms_columns {
+    () => {
+        (
+            voucher_batches::campaign_id,
+            voucher_batches::discount_fen,
+            voucher_batches::min_spend_fen,
+            voucher_batches::remaining,
+            voucher_batches::per_user_limit,
+            voucher_batches::claim_starts_at,
+            voucher_batches::claim_ends_at,
+            voucher_batches::valid_days,
+            campaigns::status,
+            campaigns::starts_at,
+            campaigns::ends_at,
+            campaigns::require_real_name,
+        )
+    };
+}
+
+/// A batch's terms and its `remaining` now; `None` when there is no such batch.
+pub fn batch_terms(conn: &mut DbConnection, batch_id: i64) -> QueryResult<Option<(Terms, i64)>> {
+    let row: Option<TermsRow> = voucher_batches::table
+        .inner_join(campaigns::table)
+        .filter(voucher_batches::id.eq(batch_id))
+        .select(terms_columns!())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(TermsRow::split))
+}
+
+/// Everything a single claim decides on, read in one query.
+#[derive(Debug, Queryable)]
+struct ClaimContext {
+    terms: TermsRow,
     /// The caller's vouchers of this batch so far.
     held: Option<i64>,
     /// When the caller's real name was verified, if ever.
@@ -83,12 +142,8 @@ impl From<AppError> for ClaimError {
     }
 }
 
-fn refuse(code: Code, detail: &str) -> ClaimError {
-    ClaimError::App(AppError::new(code, detail))
-}
-
-/// Claims one voucher of `batch_id` for `user_id`; the first failing check of
-/// API.md's order decides the error.
+/// Claims one voucher of `batch_id` for `user_id` in its own transaction; the first
+/// failing check of API.md's order decides the error.
 pub fn claim(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<VoucherRow, AppError> {
     for _ in 0..MAX_CLAIM_ATTEMPTS {
         match write_tx(conn, |c| claim_once(c, batch_id, user_id)) {
@@ -97,10 +152,7 @@ pub fn claim(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<Vou
             Err(ClaimError::SlotTaken) => continue,
         }
     }
-    Err(AppError::new(
-        Code::ClaimLimitReached,
-        "you hold as many vouchers of this batch as allowed",
-    ))
+    Err(refusal(Code::ClaimLimitReached))
 }
 
 fn claim_once(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<VoucherRow, ClaimError> {
@@ -117,65 +169,31 @@ fn claim_once(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<Vo
     let ctx: ClaimContext = voucher_batches::table
         .inner_join(campaigns::table)
         .filter(voucher_batches::id.eq(batch_id))
-        .select((
-            voucher_batches::campaign_id,
-            voucher_batches::discount_fen,
-            voucher_batches::min_spend_fen,
-            voucher_batches::remaining,
-            voucher_batches::per_user_limit,
-            voucher_batches::claim_starts_at,
-            voucher_batches::claim_ends_at,
-            voucher_batches::valid_days,
-            campaigns::status,
-            campaigns::starts_at,
-            campaigns::ends_at,
-            campaigns::require_real_name,
-            held,
-            verified_at,
-        ))
+        .select((terms_columns!(), held, verified_at))
         .first(conn)?;
-
-    if ctx.campaign_status != CampaignStatus::Active || at < ctx.campaign_starts_at || at >= ctx.campaign_ends_at {
-        return Err(refuse(Code::CampaignNotActive, "the campaign is not running now"));
-    }
-    if at < ctx.claim_starts_at {
-        return Err(refuse(Code::ClaimNotStarted, "claiming this batch has not started yet"));
-    }
-    if at >= ctx.claim_ends_at {
-        return Err(refuse(Code::ClaimEnded, "claiming this batch has ended"));
-    }
-    if ctx.require_real_name && ctx.verified_at.is_none() {
-        return Err(refuse(
-            Code::RealNameRequired,
-            "this campaign is for real-name-verified residents",
-        ));
-    }
+    let (terms, remaining) = ctx.terms.split();
     let held = ctx.held.unwrap_or(0);
-    if held >= ctx.per_user_limit {
-        return Err(refuse(
-            Code::ClaimLimitReached,
-            "you hold as many vouchers of this batch as allowed",
-        ));
-    }
-    // `remaining` only ever falls, so a zero read now is final: skip the writes.
-    if ctx.remaining <= 0 {
-        return Err(refuse(Code::SoldOut, "this batch is sold out"));
+    let refused = terms
+        .batch_refusal(at)
+        .or_else(|| terms.resident_refusal(ctx.verified_at.is_some(), held))
+        // `remaining` only ever falls, so a zero read now is final: skip the writes.
+        .or((remaining <= 0).then_some(Code::SoldOut));
+    if let Some(code) = refused {
+        return Err(ClaimError::App(refusal(code)));
     }
 
-    let expires_at = (at + Duration::days(ctx.valid_days)).min(ctx.campaign_ends_at);
-    let code = new_code();
     let voucher: VoucherRow = diesel::insert_into(vouchers::table)
         .values(NewVoucher {
-            code,
+            code: new_code(),
             batch_id,
-            campaign_id: ctx.campaign_id,
+            campaign_id: terms.campaign_id,
             user_id,
             slot: held + 1,
-            discount_fen: ctx.discount_fen,
-            min_spend_fen: ctx.min_spend_fen,
+            discount_fen: terms.discount_fen,
+            min_spend_fen: terms.min_spend_fen,
             status: VoucherStatus::Available,
             claimed_at: at,
-            expires_at,
+            expires_at: terms.expires_at(at),
         })
         .returning(vouchers::all_columns)
         .get_result(conn)
@@ -196,7 +214,7 @@ fn claim_once(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<Vo
     .set(voucher_batches::remaining.eq(voucher_batches::remaining - 1))
     .execute(conn)?;
     if taken == 0 {
-        return Err(refuse(Code::SoldOut, "this batch is sold out"));
+        return Err(ClaimError::App(refusal(Code::SoldOut)));
     }
     Ok(voucher)
 }

@@ -1,0 +1,156 @@
+//! What one instance remembers about batches, so that the answers that can no longer
+//! change are given without a database connection: `sold_out` (`remaining` only
+//! falls) and `claim_ended` (a batch never changes once made), plus
+//! `claim_not_started` before a window opens.
+//!
+//! API.md's precedence must still hold. Of the checks that come before those answers:
+//! - the windows and `per_user_limit` never change, and are remembered;
+//! - the campaign's status can (pause, resume, end). An answer from memory is given
+//!   only while the remembered status is `active` and was read less than
+//!   `claims.memory_ttl_ms` ago; otherwise the claim goes to the database, which
+//!   refreshes the memory. So a pause (on this or another instance) can be answered
+//!   `sold_out` instead of `campaign_not_active` for at most that long: the documented
+//!   price of not reading the campaign on every claim;
+//! - `claim_limit_reached` depends on the resident: once a batch is sold out no
+//!   holding of it changes again, so the instance reads once which residents hold
+//!   the limit (8 bytes each) and answers them `claim_limit_reached`;
+//! - `real_name_required` depends on the resident too: on a real-name campaign only
+//!   residents known to be verified (the limit holders) are answered from memory; the
+//!   others go to the database.
+//!
+//! Several instances each learn for themselves; nothing here is shared.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+
+use super::rules::Terms;
+use crate::campaigns::models::CampaignStatus;
+use crate::error::Code;
+
+/// One batch as last read by this instance.
+#[derive(Debug, Clone)]
+pub struct Known {
+    pub terms: Terms,
+    /// `remaining` was read as 0: final.
+    pub sold_out: bool,
+    /// When sold out: the residents holding `per_user_limit`, ascending (final).
+    pub at_limit: Option<Arc<Vec<i64>>>,
+    /// When the campaign's status was read.
+    pub read_at: Instant,
+}
+
+impl Known {
+    /// The answer memory can give `user_id` at `now`, if any. `fresh`: the campaign
+    /// status was read within the TTL.
+    pub fn answer(&self, user_id: i64, now: NaiveDateTime, fresh: bool) -> Option<Code> {
+        let t = &self.terms;
+        let campaign_running =
+            t.campaign_status == CampaignStatus::Active && now >= t.campaign_starts_at && now < t.campaign_ends_at;
+        if !fresh || !campaign_running {
+            return None;
+        }
+        if now < t.claim_starts_at {
+            return Some(Code::ClaimNotStarted);
+        }
+        if now >= t.claim_ends_at {
+            return Some(Code::ClaimEnded);
+        }
+        if !self.sold_out {
+            return None;
+        }
+        let at_limit = self.at_limit.as_ref()?.binary_search(&user_id).is_ok();
+        if at_limit {
+            // Holding vouchers of a real-name campaign means verified.
+            Some(Code::ClaimLimitReached)
+        } else if t.require_real_name {
+            None
+        } else {
+            Some(Code::SoldOut)
+        }
+    }
+}
+
+/// The instance's memory of batches.
+#[derive(Debug, Default)]
+pub struct Memory {
+    batches: RwLock<HashMap<i64, Arc<Known>>>,
+}
+
+impl Memory {
+    /// The answer from memory for a claim of `batch_id` by `user_id` at `now`.
+    pub fn answer(&self, batch_id: i64, user_id: i64, now: NaiveDateTime, ttl: Duration) -> Option<Code> {
+        let known = self.get(batch_id)?;
+        known.answer(user_id, now, known.read_at.elapsed() < ttl)
+    }
+
+    pub fn get(&self, batch_id: i64) -> Option<Arc<Known>> {
+        let batches = self.batches.read().unwrap_or_else(|e| e.into_inner());
+        batches.get(&batch_id).cloned()
+    }
+
+    pub fn remember(&self, batch_id: i64, known: Known) {
+        let mut batches = self.batches.write().unwrap_or_else(|e| e.into_inner());
+        batches.insert(batch_id, Arc::new(known));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration as Days;
+
+    fn known(now: NaiveDateTime, sold_out: bool, real_name: bool) -> Known {
+        Known {
+            terms: Terms {
+                campaign_id: 1,
+                discount_fen: 100,
+                min_spend_fen: 0,
+                per_user_limit: 1,
+                claim_starts_at: now - Days::hours(1),
+                claim_ends_at: now + Days::hours(1),
+                valid_days: 7,
+                campaign_status: CampaignStatus::Active,
+                campaign_starts_at: now - Days::days(1),
+                campaign_ends_at: now + Days::days(1),
+                require_real_name: real_name,
+            },
+            sold_out,
+            at_limit: sold_out.then(|| Arc::new(vec![3, 7])),
+            read_at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn memory_answers_only_what_cannot_change() {
+        let now = crate::time::now();
+        let open = known(now, false, false);
+        assert_eq!(open.answer(1, now, true), None, "stock left: the database decides");
+        assert_eq!(open.answer(1, now + Days::hours(2), true), Some(Code::ClaimEnded));
+        assert_eq!(open.answer(1, now - Days::hours(2), true), Some(Code::ClaimNotStarted));
+        let drained = known(now, true, false);
+        assert_eq!(drained.answer(1, now, true), Some(Code::SoldOut));
+        assert_eq!(drained.answer(7, now, true), Some(Code::ClaimLimitReached));
+        assert_eq!(drained.answer(1, now, false), None, "stale campaign status");
+        // Past the campaign's end the campaign check comes first: not from memory.
+        assert_eq!(drained.answer(1, now + Days::days(2), true), None);
+        let paused = Known {
+            terms: Terms {
+                campaign_status: CampaignStatus::Paused,
+                ..drained.terms.clone()
+            },
+            ..drained.clone()
+        };
+        assert_eq!(paused.answer(1, now, true), None);
+        let real_name = known(now, true, true);
+        assert_eq!(real_name.answer(1, now, true), None, "verification unknown");
+        assert_eq!(real_name.answer(3, now, true), Some(Code::ClaimLimitReached));
+        let unloaded = Known {
+            at_limit: None,
+            ..drained
+        };
+        assert_eq!(unloaded.answer(1, now, true), None);
+    }
+}

@@ -1,0 +1,285 @@
+//! A coalesced claim group: many residents' claims of one batch decided and
+//! committed in ONE write transaction, each answered exactly as the one-at-a-time
+//! claim would have answered it in the group's order.
+//!
+//! The transaction: one read of the batch and its campaign (the batch-wide checks,
+//! decided once); for real-name campaigns one read of which of the group's residents
+//! are verified; one `GROUP BY user_id` count of the group's holdings; the decisions
+//! in arrival order (a resident twice in a group counts their first voucher against
+//! `per_user_limit`; when fewer remain than the group wants, the earliest win); one
+//! multi-row INSERT of the winners' vouchers (slot = count + 1, + 2, …); LAST the
+//! hot row, once: `remaining = remaining - k WHERE remaining >= k`. On SQLite
+//! `BEGIN IMMEDIATE` makes the read of `remaining` exact. On PostgreSQL with several
+//! instances the read is not locked, so two things can move under a group, and both
+//! roll the whole group back and retry it with fresh reads:
+//! - another instance took stock (the guarded UPDATE changes no row): the retry locks
+//!   the batch row first, so its read is exact;
+//! - another instance gave one of the group's residents the same slot (the
+//!   UNIQUE(batch_id, user_id, slot) key): the retry reads the new count.
+//!
+//! After [`GROUP_ATTEMPTS`] the group falls back to one-at-a-time claims, which retry
+//! on their own, so no group fails for good because of a neighbour.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use super::super::models::{NewVoucher, VoucherRow};
+use super::super::rules::{refusal, Terms};
+use super::super::status::VoucherStatus;
+use super::{batch_terms, claim, new_code};
+use crate::db::is_unique_violation;
+use crate::db::schema::{users, voucher_batches, vouchers};
+use crate::db::{write_tx, DbConnection};
+use crate::error::{AppError, Code};
+use crate::time::now;
+
+/// Whole-group attempts before the group is claimed one at a time.
+const GROUP_ATTEMPTS: usize = 4;
+
+/// What a group's transaction read of its batch: what the instance may remember.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub terms: Terms,
+    /// `remaining` after this group (at most: other instances may have taken more).
+    pub remaining: i64,
+    /// When the batch and campaign were read.
+    pub at: NaiveDateTime,
+}
+
+/// Each claim's answer, in the group's order, and what was seen of the batch.
+#[derive(Debug)]
+pub struct GroupOutcome {
+    pub answers: Vec<Result<VoucherRow, AppError>>,
+    /// `None` when there is no such batch or the group fell back to single claims.
+    pub seen: Option<Seen>,
+}
+
+enum GroupError {
+    App(AppError),
+    /// Another instance gave one of the group's residents a slot first.
+    SlotTaken,
+    /// Another instance took stock between the read and the UPDATE.
+    StockMoved,
+}
+
+impl From<diesel::result::Error> for GroupError {
+    fn from(e: diesel::result::Error) -> Self {
+        GroupError::App(e.into())
+    }
+}
+
+/// Claims one voucher of `batch_id` for each entry of `users` (a resident may appear
+/// more than once), committing every winner in one transaction.
+pub fn claim_group(conn: &mut DbConnection, batch_id: i64, users: &[i64]) -> Result<GroupOutcome, AppError> {
+    let mut lock_first = false;
+    for _ in 0..GROUP_ATTEMPTS {
+        match write_tx(conn, |c| group_once(c, batch_id, users, lock_first)) {
+            Ok(outcome) => return Ok(outcome),
+            Err(GroupError::App(e)) => return Err(e),
+            Err(GroupError::SlotTaken) => continue,
+            Err(GroupError::StockMoved) => lock_first = true,
+        }
+    }
+    tracing::info!(
+        batch_id,
+        size = users.len(),
+        "claim group contended: claiming one at a time"
+    );
+    let answers = users.iter().map(|&user| claim(conn, batch_id, user)).collect();
+    Ok(GroupOutcome { answers, seen: None })
+}
+
+fn group_once(
+    conn: &mut DbConnection,
+    batch_id: i64,
+    users: &[i64],
+    lock_first: bool,
+) -> Result<GroupOutcome, GroupError> {
+    if lock_first && matches!(conn, DbConnection::Postgresql(_)) {
+        // A no-op UPDATE takes the row lock, so the read below is the stock itself.
+        diesel::update(voucher_batches::table.filter(voucher_batches::id.eq(batch_id)))
+            .set(voucher_batches::remaining.eq(voucher_batches::remaining))
+            .execute(conn)?;
+    }
+    let at = now();
+    let Some((terms, remaining)) = batch_terms(conn, batch_id)? else {
+        let answers = users.iter().map(|_| Err(AppError::not_found())).collect();
+        return Ok(GroupOutcome { answers, seen: None });
+    };
+    if let Some(code) = terms.batch_refusal(at) {
+        let answers = users.iter().map(|_| Err(refusal(code))).collect();
+        let seen = Some(Seen { terms, remaining, at });
+        return Ok(GroupOutcome { answers, seen });
+    }
+
+    let mut distinct = users.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let verified: HashSet<i64> = if terms.require_real_name {
+        users::table
+            .filter(users::id.eq_any(distinct.clone()))
+            .filter(users::real_name_verified_at.is_not_null())
+            .select(users::id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let mut held: HashMap<i64, i64> = vouchers::table
+        .filter(vouchers::batch_id.eq(batch_id))
+        .filter(vouchers::user_id.eq_any(distinct))
+        .group_by(vouchers::user_id)
+        .select((vouchers::user_id, count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+
+    let expires_at = terms.expires_at(at);
+    let mut left = remaining;
+    let mut answers: Vec<Option<Result<VoucherRow, AppError>>> = Vec::with_capacity(users.len());
+    let mut winners = Vec::new();
+    let mut winner_at: HashMap<String, usize> = HashMap::new();
+    for (i, &user) in users.iter().enumerate() {
+        let count = held.entry(user).or_insert(0);
+        let refused = terms
+            .resident_refusal(verified.contains(&user), *count)
+            .or((left <= 0).then_some(Code::SoldOut));
+        if let Some(code) = refused {
+            answers.push(Some(Err(refusal(code))));
+            continue;
+        }
+        *count += 1;
+        left -= 1;
+        let code = new_code();
+        winner_at.insert(code.clone(), i);
+        winners.push(NewVoucher {
+            code,
+            batch_id,
+            campaign_id: terms.campaign_id,
+            user_id: user,
+            slot: *count,
+            discount_fen: terms.discount_fen,
+            min_spend_fen: terms.min_spend_fen,
+            status: VoucherStatus::Available,
+            claimed_at: at,
+            expires_at,
+        });
+        answers.push(None);
+    }
+
+    let taking = winners.len() as i64;
+    if taking > 0 {
+        let rows = insert_vouchers(conn, winners).map_err(|e| {
+            if is_unique_violation(&e) {
+                GroupError::SlotTaken
+            } else {
+                e.into()
+            }
+        })?;
+        // Row order is not promised: match each row to its claim by the unique code.
+        for row in rows {
+            if let Some(&i) = winner_at.get(&row.code) {
+                answers[i] = Some(Ok(row));
+            }
+        }
+        // Last: the contended row, once for the whole group.
+        let taken = diesel::update(
+            voucher_batches::table
+                .filter(voucher_batches::id.eq(batch_id))
+                .filter(voucher_batches::remaining.ge(taking)),
+        )
+        .set(voucher_batches::remaining.eq(voucher_batches::remaining - taking))
+        .execute(conn)?;
+        if taken == 0 {
+            return Err(GroupError::StockMoved);
+        }
+    }
+    let mut missing = false;
+    let answers = answers
+        .into_iter()
+        .map(|answer| {
+            answer.unwrap_or_else(|| {
+                missing = true;
+                Err(AppError::Internal(anyhow::anyhow!(
+                    "an inserted voucher was not returned"
+                )))
+            })
+        })
+        .collect();
+    if missing {
+        // Never commit a voucher whose claim is not answered 201.
+        return Err(GroupError::App(AppError::Internal(anyhow::anyhow!(
+            "the voucher insert returned fewer rows than it inserted"
+        ))));
+    }
+    let seen = Some(Seen {
+        terms,
+        remaining: remaining - taking,
+        at,
+    });
+    Ok(GroupOutcome { answers, seen })
+}
+
+/// Rows of one multi-row INSERT on SQLite: 10 parameters each, far below its limit.
+const SQLITE_ROWS_PER_INSERT: usize = 1000;
+
+/// Inserts the winners' vouchers with multi-row INSERTs and returns their rows.
+/// diesel's multi-connection has no multi-row INSERT, so each engine gets its own:
+/// PostgreSQL diesel's batch insert with RETURNING; SQLite the same statement
+/// written out (its RETURNING is per statement, so the rows are read back by code,
+/// under the write lock this transaction holds).
+fn insert_vouchers(conn: &mut DbConnection, winners: Vec<NewVoucher>) -> QueryResult<Vec<VoucherRow>> {
+    match conn {
+        DbConnection::Postgresql(pg) => diesel::insert_into(vouchers::table)
+            .values(winners)
+            .returning(vouchers::all_columns)
+            .get_results(pg),
+        DbConnection::Sqlite(lite) => {
+            let mut rows = Vec::with_capacity(winners.len());
+            for chunk in winners.chunks(SQLITE_ROWS_PER_INSERT) {
+                let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+                let mut insert = diesel::sql_query(format!(
+                    "INSERT INTO vouchers (code, batch_id, campaign_id, user_id, slot, discount_fen, \
+                     min_spend_fen, status, claimed_at, expires_at) VALUES {values}"
+                ))
+                .into_boxed::<diesel::sqlite::Sqlite>();
+                for v in chunk {
+                    insert = insert
+                        .bind::<Text, _>(v.code.clone())
+                        .bind::<BigInt, _>(v.batch_id)
+                        .bind::<BigInt, _>(v.campaign_id)
+                        .bind::<BigInt, _>(v.user_id)
+                        .bind::<BigInt, _>(v.slot)
+                        .bind::<BigInt, _>(v.discount_fen)
+                        .bind::<BigInt, _>(v.min_spend_fen)
+                        .bind::<Text, _>(v.status.as_str())
+                        .bind::<Timestamp, _>(v.claimed_at)
+                        .bind::<Timestamp, _>(v.expires_at);
+                }
+                insert.execute(lite)?;
+                let codes: Vec<String> = chunk.iter().map(|v| v.code.clone()).collect();
+                let inserted: Vec<VoucherRow> = vouchers::table.filter(vouchers::code.eq_any(codes)).load(lite)?;
+                rows.extend(inserted);
+            }
+            Ok(rows)
+        }
+    }
+}
+
+/// The residents who hold `per_user_limit` vouchers of the batch, ascending. Once a
+/// batch is sold out nobody's holding of it changes again, so this list is final.
+pub fn residents_at_limit(conn: &mut DbConnection, batch_id: i64, per_user_limit: i64) -> QueryResult<Vec<i64>> {
+    let mut ids: Vec<i64> = vouchers::table
+        .filter(vouchers::batch_id.eq(batch_id))
+        .group_by(vouchers::user_id)
+        .having(count_star().ge(per_user_limit))
+        .select(vouchers::user_id)
+        .load(conn)?;
+    ids.sort_unstable();
+    Ok(ids)
+}
