@@ -81,6 +81,44 @@ const TEXTS_ZH: &[(&str, &str)] = &[
         "请以 Content-Type: application/json 发送请求体",
     ),
     ("the body is larger than 1 MiB", "请求体超过 1 MiB"),
+    // Accounts and sessions.
+    ("the current password is wrong", "当前密码不正确"),
+    (
+        "the identity verification service is unavailable; try again",
+        "实名核验服务暂不可用，请重试",
+    ),
+    ("an administrator cannot disable their own account", "管理员不能停用自己的账户"),
+    ("the account is already disabled", "该账户已停用"),
+    ("this account has no identity bound", "该账户未绑定身份"),
+    (
+        "contains a number out of range (integers are within ±(2^53 − 1))",
+        "含有超出范围的数字（整数须在 ±(2^53 − 1) 以内）",
+    ),
+    // Claims.
+    ("too many claims of this batch are waiting; retry shortly", "该批次排队领取的人过多，请稍后重试"),
+    ("the claim group failed", "本组领取未能完成"),
+    // Paying and moving money.
+    (
+        "the merchant of this order is no longer approved: it cannot be paid (cancel it)",
+        "该订单的商户已不在正常经营状态，无法支付（请取消订单）",
+    ),
+    (
+        "the campaign of this order's voucher is no longer active: it cannot be paid now (cancel it, or pay when the campaign resumes)",
+        "该订单所用消费券的活动已不在进行中，现在无法支付（请取消订单，或待活动恢复后支付）",
+    ),
+    (
+        "the payment window of this order has closed: it is cancelled, its stock and voucher returned",
+        "该订单的支付时限已过：订单已取消，库存和消费券已退回",
+    ),
+    (
+        "a payment or refund of this order is in progress; try again shortly",
+        "该订单有一笔支付或退款正在处理中，请稍后重试",
+    ),
+    (
+        "you already hold {} unpaid orders (at most {}): pay or cancel one first",
+        "您已有 {0} 笔未支付订单（最多 {1} 笔）：请先支付或取消其中一笔",
+    ),
+
     ("the body is not valid JSON: {}", "请求体不是合法的 JSON：{0}"),
     ("the body could not be read: {}", "无法读取请求体：{0}"),
     ("cannot be decoded: {}", "无法解析：{0}"),
