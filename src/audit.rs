@@ -22,16 +22,20 @@ pub enum Target {
     Merchant,
     Campaign,
     Batch,
+    Order,
+    Statement,
 }
 
 impl Target {
-    pub const ALL: [&'static str; 3] = ["merchant", "campaign", "batch"];
+    pub const ALL: [&'static str; 5] = ["merchant", "campaign", "batch", "order", "statement"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Target::Merchant => "merchant",
             Target::Campaign => "campaign",
             Target::Batch => "batch",
+            Target::Order => "order",
+            Target::Statement => "statement",
         }
     }
 }
@@ -75,7 +79,7 @@ pub struct AuditDto {
     pub id: i64,
     pub actor_id: i64,
     /// `<target_type>.<verb>`, such as `merchant.approve` or `batch.create`.
-    #[schema(pattern = "^(merchant|campaign|batch)\\.[a-z_]+$", example = "merchant.approve")]
+    #[schema(pattern = "^(merchant|campaign|batch|order|statement)\\.[a-z_]+$", example = "merchant.approve")]
     pub action: String,
     #[schema(value_type = crate::openapi::AuditTarget)]
     pub target_type: String,

@@ -1,4 +1,5 @@
-//! Command-line tasks besides serving: `migrate`, `create-admin` and `seed-demo`.
+//! Command-line tasks besides serving: `migrate`, `create-admin`, `seed-demo` and
+//! `close-statements`.
 
 use std::io::BufRead;
 
@@ -110,5 +111,21 @@ pub fn seed_demo(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
         "Serve it (`cargo run --release`) and open http://{}:{}/admin",
         settings.server.host, settings.server.port
     );
+    Ok(())
+}
+
+/// `wenlv close-statements --through YYYY-MM-DD`: closes now every day up to that
+/// date that has ended (platform time) and is not closed yet, without waiting for
+/// the holding period, and prints how many statements it closed.
+pub fn close_statements(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
+    let through = match args {
+        [flag, day] if flag == "--through" => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map_err(|_| anyhow::anyhow!("--through takes a date, YYYY-MM-DD"))?,
+        _ => anyhow::bail!("usage: wenlv close-statements --through YYYY-MM-DD"),
+    };
+    let mut conn = connect(settings)?;
+    db::migrations::run_pending(&mut conn)?;
+    let closed = crate::statements::closer::close_now_through(&mut conn, settings, through)?;
+    println!("closed {closed} statement(s) through {through}");
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The `wenlv` binary: `wenlv` / `wenlv serve` migrates and serves; `wenlv migrate`;
-//! `wenlv create-admin --phone P`; `wenlv seed-demo [--small]`.
+//! `wenlv create-admin --phone P`; `wenlv seed-demo [--small]`;
+//! `wenlv close-statements --through YYYY-MM-DD`.
 
 use wenlv::{cli, config, startup::Application, telemetry};
 
@@ -12,7 +13,10 @@ fn main() -> anyhow::Result<()> {
         Some("migrate") => cli::migrate(&settings),
         Some("create-admin") => cli::create_admin(&settings, &args[1..]),
         Some("seed-demo") => cli::seed_demo(&settings, &args[1..]),
-        Some(other) => anyhow::bail!("unknown command {other:?}; commands: serve, migrate, create-admin, seed-demo"),
+        Some("close-statements") => cli::close_statements(&settings, &args[1..]),
+        Some(other) => {
+            anyhow::bail!("unknown command {other:?}; commands: serve, migrate, create-admin, seed-demo, close-statements")
+        }
     }
 }
 

@@ -19,13 +19,14 @@ use crate::db::{self, Pool};
 use crate::error::{problem_for_framework_errors, AppError};
 use crate::payments;
 use crate::state::AppState;
-use crate::{http, orders, routes};
+use crate::{http, orders, routes, statements};
 
 pub struct Application {
     port: u16,
     server: Server,
     pool: Pool,
     sweep_interval: Duration,
+    settings: Arc<Settings>,
 }
 
 impl Application {
@@ -44,13 +45,14 @@ impl Application {
         let sweep_interval = Duration::from_secs(settings.orders.sweep_interval_seconds);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
+        let settings = Arc::new(settings);
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             payments: payments::from_settings(&settings.payments)?,
             tokens: TokenKeys::new(&settings.auth),
             passwords: PasswordHashing::new(settings.auth.argon2)?,
             limiter: RateLimiter::default(),
-            settings: Arc::new(settings),
+            settings: settings.clone(),
         });
         let server = run(listener, state)?;
         Ok(Application {
@@ -58,6 +60,7 @@ impl Application {
             server,
             pool,
             sweep_interval,
+            settings,
         })
     }
 
@@ -70,9 +73,21 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let sweeper = (!self.sweep_interval.is_zero())
             .then(|| tokio::spawn(orders::sweeper::run_forever(self.pool.clone(), self.sweep_interval)));
+        // The statements' closing job (config `settlement.close_interval_seconds`; 0 runs none).
+        let close_interval = Duration::from_secs(self.settings.settlement.close_interval_seconds);
+        let closer = (!close_interval.is_zero()).then(|| {
+            tokio::spawn(statements::closer::run_forever(
+                self.pool.clone(),
+                self.settings.clone(),
+                close_interval,
+            ))
+        });
         let result = self.server.await;
         if let Some(sweeper) = sweeper {
             sweeper.abort();
+        }
+        if let Some(closer) = closer {
+            closer.abort();
         }
         result
     }

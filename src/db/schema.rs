@@ -201,6 +201,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    statements (id) {
+        id -> BigInt,
+        merchant_id -> BigInt,
+        name -> Text,
+        day -> Text,
+        status -> Text,
+        orders -> BigInt,
+        subsidy_fen -> BigInt,
+        clawback_fen -> BigInt,
+        net_fen -> BigInt,
+        carried_in_fen -> BigInt,
+        payout_fen -> BigInt,
+        digest -> Text,
+        hold_reason -> Nullable<Text>,
+        payout_reference -> Nullable<Text>,
+        closed_at -> Timestamp,
+        approved_at -> Nullable<Timestamp>,
+        paid_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    statement_lines (id) {
+        id -> BigInt,
+        statement_id -> Nullable<BigInt>,
+        merchant_id -> BigInt,
+        order_id -> BigInt,
+        kind -> Text,
+        amount_fen -> BigInt,
+        redeemed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    statement_days (day) {
+        day -> Text,
+        statements -> BigInt,
+        closed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    risk_flags (merchant_id) {
+        merchant_id -> BigInt,
+        score -> Double,
+        signals -> Text,
+        computed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(merchant_members -> merchants (merchant_id));
 diesel::joinable!(merchant_members -> users (user_id));
@@ -212,6 +264,9 @@ diesel::joinable!(orders -> merchants (merchant_id));
 diesel::joinable!(orders -> offers (offer_id));
 diesel::joinable!(payments -> orders (order_id));
 diesel::joinable!(merchant_day_stats -> merchants (merchant_id));
+diesel::joinable!(statements -> merchants (merchant_id));
+diesel::joinable!(statement_lines -> orders (order_id));
+diesel::joinable!(risk_flags -> merchants (merchant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -227,4 +282,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     idempotency_keys,
     merchant_day_stats,
+    statements,
+    statement_lines,
+    statement_days,
+    risk_flags,
 );

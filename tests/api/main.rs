@@ -24,5 +24,8 @@ mod order_fixtures;
 mod orders;
 mod report_figures;
 mod reports;
+mod risk;
+mod statement_fixtures;
+mod statements;
 mod sweeper;
 mod vouchers;
