@@ -103,7 +103,8 @@ async fn money_reconciles_across_days_reversals_and_carried_balances() {
     // The money, to the fen: Σ net = Σ subsidy redeemed − Σ reversed; and with no
     // balance left outstanding, Σ payouts is the same.
     let expected = owed_from_orders(&mut conn, "2026-11-22");
-    assert_eq!(expected, 3 * DISCOUNT_FEN);
+    // a2, a3, b2, c2 remain redeemed.
+    assert_eq!(expected, 4 * DISCOUNT_FEN);
     assert_eq!(statement_sums(&mut conn), (expected, expected));
 
     // The reversed orders left the reports.
@@ -219,7 +220,10 @@ async fn the_lifecycle_moves_and_refuses_the_rest_with_409() {
         .await
         .expect(422, Some("validation_failed"));
     app.action(&path("release"), Some(&admin.token)).await.expect(409, Some("invalid_state"));
-    app.action(&path("paid"), Some(&admin.token)).await.expect(422, Some("validation_failed"));
+    app.action(&path("paid"), Some(&admin.token)).await.expect(415, Some("unsupported_media_type"));
+    app.post(&path("paid"), Some(&admin.token), json!({"payout_reference": ""}))
+        .await
+        .expect(422, Some("validation_failed"));
 
     let held = app.post(&path("hold"), Some(&admin.token), hold("checking a complaint")).await;
     assert_eq!(held.expect(200, None)["status"], "held");
