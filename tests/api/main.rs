@@ -27,5 +27,6 @@ mod reports;
 mod risk;
 mod statement_fixtures;
 mod statements;
+mod statements_crash;
 mod sweeper;
 mod vouchers;
