@@ -380,3 +380,63 @@ async fn the_background_job_closes_due_days_by_itself() {
     }
     panic!("the closing job closed nothing in 10 s");
 }
+
+#[tokio::test]
+async fn reversals_racing_with_the_closing_are_each_clawed_back_or_left_off_exactly_once() {
+    let app = TestApp::spawn().await;
+    let mut shops = Vec::new();
+    for _ in 0..3 {
+        shops.push(app.shop(None).await);
+    }
+    let admin = shops[0].admin.clone();
+    let mut conn = app.db();
+    let mut ids = Vec::new();
+    let mut n = 0;
+    for shop in &shops {
+        for minute in 0..20 {
+            n += 1;
+            let user = insert_resident(&mut conn, n);
+            ids.push(insert_redeemed(&mut conn, shop, user, GROSS, at("2026-11-20", 2, minute, 0)));
+        }
+    }
+    rebuild_rollup(&mut conn);
+    let closer = {
+        let mut c = app.db();
+        std::thread::spawn(move || close_through(&mut c, "2026-11-20"))
+    };
+    let reversals: Vec<_> = ids
+        .iter()
+        .step_by(2)
+        .map(|id| reverse(&app, &admin.token, *id))
+        .collect();
+    for r in futures_util::future::join_all(reversals).await {
+        r.expect(200, None);
+    }
+    closer.join().expect("closer");
+    // The clawbacks of the orders reversed after the closing land on the next day's statements.
+    close_through(&mut conn, "2026-11-21");
+    let expected = owed_from_orders(&mut conn, "2026-11-21");
+    assert_eq!(expected, 30 * DISCOUNT_FEN);
+    assert_eq!(statement_sums(&mut conn).0, expected);
+    let pending: i64 = statement_lines::table
+        .filter(statement_lines::statement_id.is_null())
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(pending, 0);
+    // Every reversed order is either absent from the statements or clawed back once.
+    let reversed: Vec<i64> = orders::table
+        .filter(orders::status.eq("reversed"))
+        .select(orders::id)
+        .load(&mut conn)
+        .expect("reversed");
+    for id in reversed {
+        let kinds: Vec<String> = statement_lines::table
+            .filter(statement_lines::order_id.eq(id))
+            .select(statement_lines::kind)
+            .order(statement_lines::kind.desc())
+            .load(&mut conn)
+            .expect("lines");
+        assert!(kinds.is_empty() || kinds == ["subsidy", "clawback"], "order {id}: {kinds:?}");
+    }
+}
