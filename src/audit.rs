@@ -79,7 +79,10 @@ pub struct AuditDto {
     pub id: i64,
     pub actor_id: i64,
     /// `<target_type>.<verb>`, such as `merchant.approve` or `batch.create`.
-    #[schema(pattern = "^(merchant|campaign|batch|order|statement)\\.[a-z_]+$", example = "merchant.approve")]
+    #[schema(
+        pattern = "^(merchant|campaign|batch|order|statement)\\.[a-z_]+$",
+        example = "merchant.approve"
+    )]
     pub action: String,
     #[schema(value_type = crate::openapi::AuditTarget)]
     pub target_type: String,

@@ -227,10 +227,12 @@ impl Settings {
         if risk.repeat_pair_orders < 2 || risk.burst_redemptions < 2 || risk.threshold_gaming_min_orders < 1 {
             anyhow::bail!("risk thresholds must be at least 2 orders (1 for threshold_gaming_min_orders)");
         }
-        if !(risk.threshold_gaming_min_share > 0.0 && risk.threshold_gaming_min_share <= 1.0)
-            || !(risk.threshold_gaming_factor >= 1.0)
-            || !(risk.hold_score > 0.0)
-        {
+        // Written as the accepted ranges, so NaN is refused too.
+        let sane = risk.threshold_gaming_min_share > 0.0
+            && risk.threshold_gaming_min_share <= 1.0
+            && risk.threshold_gaming_factor >= 1.0
+            && risk.hold_score > 0.0;
+        if !sane {
             anyhow::bail!("risk: threshold_gaming_min_share in (0, 1], threshold_gaming_factor >= 1, hold_score > 0");
         }
         Ok(())

@@ -15,7 +15,9 @@ fn main() -> anyhow::Result<()> {
         Some("seed-demo") => cli::seed_demo(&settings, &args[1..]),
         Some("close-statements") => cli::close_statements(&settings, &args[1..]),
         Some(other) => {
-            anyhow::bail!("unknown command {other:?}; commands: serve, migrate, create-admin, seed-demo, close-statements")
+            anyhow::bail!(
+                "unknown command {other:?}; commands: serve, migrate, create-admin, seed-demo, close-statements"
+            )
         }
     }
 }

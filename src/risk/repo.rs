@@ -34,15 +34,17 @@ pub fn order_facts(conn: &mut DbConnection) -> QueryResult<Vec<OrderFact>> {
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, merchant_id, user_id, campaign_id, gross_fen, min_spend_fen, redeemed_at)| OrderFact {
-            id,
-            merchant_id,
-            user_id,
-            campaign_id: campaign_id.unwrap_or(0),
-            gross_fen,
-            min_spend_fen,
-            redeemed_at,
-        })
+        .map(
+            |(id, merchant_id, user_id, campaign_id, gross_fen, min_spend_fen, redeemed_at)| OrderFact {
+                id,
+                merchant_id,
+                user_id,
+                campaign_id: campaign_id.unwrap_or(0),
+                gross_fen,
+                min_spend_fen,
+                redeemed_at,
+            },
+        )
         .collect())
 }
 
@@ -102,7 +104,12 @@ pub fn queue(conn: &mut DbConnection, offset: i64, limit: i64) -> QueryResult<Ve
         .order((risk_flags::score.desc(), risk_flags::merchant_id.asc()))
         .offset(offset)
         .limit(limit)
-        .select((risk_flags::merchant_id, merchants::name, risk_flags::score, risk_flags::signals))
+        .select((
+            risk_flags::merchant_id,
+            merchants::name,
+            risk_flags::score,
+            risk_flags::signals,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()

@@ -144,7 +144,8 @@ fn repeat_pairs(mine: &[&OrderFact], settings: &RiskSettings) -> Option<Signal> 
 }
 
 fn redemption_burst(mine: &[&OrderFact], settings: &RiskSettings) -> Option<Signal> {
-    let mut redeemed: Vec<(NaiveDateTime, i64)> = mine.iter().filter_map(|o| o.redeemed_at.map(|t| (t, o.id))).collect();
+    let mut redeemed: Vec<(NaiveDateTime, i64)> =
+        mine.iter().filter_map(|o| o.redeemed_at.map(|t| (t, o.id))).collect();
     redeemed.sort_unstable();
     let window = chrono::Duration::seconds(60);
     let (mut best, mut best_start) = (0_usize, 0_usize);
@@ -161,7 +162,10 @@ fn redemption_burst(mine: &[&OrderFact], settings: &RiskSettings) -> Option<Sign
     if (best as i64) < settings.burst_redemptions {
         return None;
     }
-    let ids = redeemed[best_start..best_start + best].iter().map(|&(_, id)| id).collect();
+    let ids = redeemed[best_start..best_start + best]
+        .iter()
+        .map(|&(_, id)| id)
+        .collect();
     Some(Signal {
         kind: SignalKind::RedemptionBurst,
         value: best as f64,
@@ -262,7 +266,11 @@ mod tests {
         let burst: Vec<OrderFact> = honest(4, 300, 30)
             .into_iter()
             .map(|o| OrderFact {
-                redeemed_at: if o.id < 312 { Some(t(5 * (o.id - 300))) } else { o.redeemed_at },
+                redeemed_at: if o.id < 312 {
+                    Some(t(5 * (o.id - 300)))
+                } else {
+                    o.redeemed_at
+                },
                 ..o
             })
             .collect();

@@ -140,9 +140,17 @@ mod tests {
         assert!(csv.starts_with('\u{feff}'));
         let rows: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
         assert_eq!(rows[0], HEADER);
-        assert!(rows[1].contains(",subsidy,7,3000,2026-11-25T02:00:00.000000Z"), "{}", rows[1]);
+        assert!(
+            rows[1].contains(",subsidy,7,3000,2026-11-25T02:00:00.000000Z"),
+            "{}",
+            rows[1]
+        );
         assert!(rows[2].contains(",clawback,8,'-3000,"), "{}", rows[2]);
-        assert!(rows[1].starts_with("9,3,\"'=HYPERLINK(\"\"x\"\")\",2026-11-25,"), "{}", rows[1]);
+        assert!(
+            rows[1].starts_with("9,3,\"'=HYPERLINK(\"\"x\"\")\",2026-11-25,"),
+            "{}",
+            rows[1]
+        );
         assert_eq!(digest(&csv), digest(&statement(&figures, &lines)));
         assert_eq!(digest(&csv).len(), 64);
     }

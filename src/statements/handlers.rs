@@ -38,8 +38,7 @@ pub async fn admin_list(state: web::Data<AppState>, _admin: AdminUser, query: Qu
     let day = form.text("day", 10);
     form.finish()?;
     if let Some(day) = &day {
-        NaiveDate::parse_from_str(day, "%Y-%m-%d")
-            .map_err(|_| AppError::field("day", "must be a date, YYYY-MM-DD"))?;
+        NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| AppError::field("day", "must be a date, YYYY-MM-DD"))?;
     }
     let filter = Filter {
         status,
@@ -178,7 +177,10 @@ pub async fn merchant_list(
     let page = form.page();
     form.finish()?;
     let (caller, merchant_id) = (user.caller(), id.into_inner());
-    let rows = db::run(&state.pool, move |c| queries::for_merchant(c, caller, merchant_id, page)).await?;
+    let rows = db::run(&state.pool, move |c| {
+        queries::for_merchant(c, caller, merchant_id, page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |r| r.id, StatementDto::from)))
 }
 

@@ -62,7 +62,11 @@ async fn planted_fraud_is_found_with_its_evidence_and_honest_merchants_are_not()
     // A burst: ten redemptions within 45 seconds, the rest spread out.
     for i in 0..ORDERS {
         let u = resident(&mut conn);
-        let when = if i < 10 { at("2026-11-20", 9, 0, 5 * i as u32) } else { minute(i) };
+        let when = if i < 10 {
+            at("2026-11-20", 9, 0, 5 * i as u32)
+        } else {
+            minute(i)
+        };
         let id = place(&mut conn, &burst, u, 15_000, when);
         if i < 10 {
             planted.entry("redemption_burst").or_default().push(id);
@@ -76,17 +80,25 @@ async fn planted_fraud_is_found_with_its_evidence_and_honest_merchants_are_not()
     app.action("/admin/risk/scan", Some(&honest.owner.token))
         .await
         .expect(403, Some("forbidden"));
-    app.action("/admin/risk/scan", Some(&admin.token)).await.expect(200, None);
+    app.action("/admin/risk/scan", Some(&admin.token))
+        .await
+        .expect(200, None);
     let queue = app.get("/admin/risk/merchants", Some(&admin.token)).await;
     let items = queue.expect(200, None)["items"].as_array().expect("items").clone();
     let by_merchant: HashMap<i64, &Value> = items
         .iter()
         .map(|i| (i["merchant_id"].as_i64().expect("id"), i))
         .collect();
-    assert!(!by_merchant.contains_key(&honest.merchant_id), "honest merchant flagged: {items:?}");
+    assert!(
+        !by_merchant.contains_key(&honest.merchant_id),
+        "honest merchant flagged: {items:?}"
+    );
     assert_eq!(items.len(), 3, "{items:?}");
     let scores: Vec<f64> = items.iter().map(|i| i["score"].as_f64().expect("score")).collect();
-    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "by score descending: {scores:?}");
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "by score descending: {scores:?}"
+    );
     for (shop, kind) in [
         (&gaming, "threshold_gaming"),
         (&ring, "repeat_pairs"),

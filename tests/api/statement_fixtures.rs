@@ -94,8 +94,7 @@ pub fn rebuild_rollup(conn: &mut DbConnection) {
 
 /// Closes every open day through `through` as the job does, with no risk holds.
 pub fn close_through(conn: &mut DbConnection, through: &str) -> usize {
-    wenlv::statements::repo::closing::close_through(conn, tz(), date(through), &Default::default())
-        .expect("closing")
+    wenlv::statements::repo::closing::close_through(conn, tz(), date(through), &Default::default()).expect("closing")
 }
 
 /// Σ net_fen and Σ payout_fen over every statement, whatever its status.
@@ -136,7 +135,9 @@ pub fn owed_from_orders(conn: &mut DbConnection, through: &str) -> i64 {
 impl TestApp {
     /// `GET /admin/statements?…` items.
     pub async fn statements(&self, admin_token: &str, query: &str) -> Vec<Value> {
-        let resp = self.get(&format!("/admin/statements?limit=100&{query}"), Some(admin_token)).await;
+        let resp = self
+            .get(&format!("/admin/statements?limit=100&{query}"), Some(admin_token))
+            .await;
         resp.expect(200, None)["items"].as_array().expect("items").clone()
     }
 

@@ -57,10 +57,19 @@ async fn money_reconciles_across_days_reversals_and_carried_balances() {
     // Reversed before closing: it never reaches a statement, and no clawback.
     reverse(&app, &admin.token, b1).await.expect(200, None);
     assert_eq!(close_through(&mut conn, "2026-11-20"), 2);
-    let a_20 = app.statement_of(&admin.token, a.merchant_id, "2026-11-20").await.expect("A's 20th");
-    assert_eq!((a_20["orders"].as_i64(), a_20["subsidy_fen"].as_i64()), (Some(1), Some(DISCOUNT_FEN)));
+    let a_20 = app
+        .statement_of(&admin.token, a.merchant_id, "2026-11-20")
+        .await
+        .expect("A's 20th");
+    assert_eq!(
+        (a_20["orders"].as_i64(), a_20["subsidy_fen"].as_i64()),
+        (Some(1), Some(DISCOUNT_FEN))
+    );
     assert_eq!(a_20["status"], "closed");
-    assert!(app.statement_of(&admin.token, b.merchant_id, "2026-11-20").await.is_none());
+    assert!(app
+        .statement_of(&admin.token, b.merchant_id, "2026-11-20")
+        .await
+        .is_none());
     // Closing again is a no-op: closed days stay closed exactly once.
     assert_eq!(close_through(&mut conn, "2026-11-20"), 0);
 
@@ -72,7 +81,10 @@ async fn money_reconciles_across_days_reversals_and_carried_balances() {
     rebuild_rollup(&mut conn);
     assert_eq!(close_through(&mut conn, "2026-11-22"), 4);
 
-    let a_21 = app.statement_of(&admin.token, a.merchant_id, "2026-11-21").await.expect("A's 21st");
+    let a_21 = app
+        .statement_of(&admin.token, a.merchant_id, "2026-11-21")
+        .await
+        .expect("A's 21st");
     assert_eq!(a_21["orders"], 2, "{a_21}");
     assert_eq!(a_21["subsidy_fen"], 2 * DISCOUNT_FEN);
     assert_eq!(a_21["clawback_fen"], DISCOUNT_FEN);
@@ -84,7 +96,13 @@ async fn money_reconciles_across_days_reversals_and_carried_balances() {
     let lines = detail.expect(200, None)["lines"].as_array().expect("lines").clone();
     let kinds: Vec<(i64, &str, i64)> = lines
         .iter()
-        .map(|l| (l["order_id"].as_i64().unwrap_or(0), l["kind"].as_str().unwrap_or(""), l["amount_fen"].as_i64().unwrap_or(0)))
+        .map(|l| {
+            (
+                l["order_id"].as_i64().unwrap_or(0),
+                l["kind"].as_str().unwrap_or(""),
+                l["amount_fen"].as_i64().unwrap_or(0),
+            )
+        })
         .collect();
     assert_eq!(kinds[0], (a2, "subsidy", DISCOUNT_FEN));
     assert_eq!(kinds[2], (a1, "clawback", -DISCOUNT_FEN));
@@ -92,10 +110,19 @@ async fn money_reconciles_across_days_reversals_and_carried_balances() {
 
     // C: nothing redeemed on the 21st but a clawback: a negative statement, carried
     // into the 22nd's, whose payout it absorbs.
-    let c_21 = app.statement_of(&admin.token, c.merchant_id, "2026-11-21").await.expect("C's 21st");
-    assert_eq!((c_21["subsidy_fen"].as_i64(), c_21["net_fen"].as_i64()), (Some(0), Some(-DISCOUNT_FEN)));
+    let c_21 = app
+        .statement_of(&admin.token, c.merchant_id, "2026-11-21")
+        .await
+        .expect("C's 21st");
+    assert_eq!(
+        (c_21["subsidy_fen"].as_i64(), c_21["net_fen"].as_i64()),
+        (Some(0), Some(-DISCOUNT_FEN))
+    );
     assert_eq!(c_21["payout_fen"], 0);
-    let c_22 = app.statement_of(&admin.token, c.merchant_id, "2026-11-22").await.expect("C's 22nd");
+    let c_22 = app
+        .statement_of(&admin.token, c.merchant_id, "2026-11-22")
+        .await
+        .expect("C's 22nd");
     assert_eq!(c_22["net_fen"], DISCOUNT_FEN);
     assert_eq!(c_22["carried_in_fen"], -DISCOUNT_FEN);
     assert_eq!(c_22["payout_fen"], 0);
@@ -109,11 +136,17 @@ async fn money_reconciles_across_days_reversals_and_carried_balances() {
 
     // The reversed orders left the reports.
     let report = app
-        .get(&format!("/admin/campaigns/{}/report", a.campaign_id), Some(&admin.token))
+        .get(
+            &format!("/admin/campaigns/{}/report", a.campaign_id),
+            Some(&admin.token),
+        )
         .await;
     assert_eq!(report.expect(200, None)["subsidy_fen"], 2 * DISCOUNT_FEN);
     let settlements = app
-        .get(&format!("/admin/settlements?campaign_id={}", b.campaign_id), Some(&admin.token))
+        .get(
+            &format!("/admin/settlements?campaign_id={}", b.campaign_id),
+            Some(&admin.token),
+        )
         .await;
     assert_eq!(settlements.expect(200, None)["total_subsidy_fen"], DISCOUNT_FEN);
 }
@@ -151,8 +184,7 @@ async fn closed_statements_wait_for_the_holding_days_in_platform_time() {
     };
     assert_eq!(days, [due(4), due(3)]);
     // The CLI's catch-up ignores the holding period, but not the days still running.
-    let closed =
-        wenlv::statements::closer::close_now_through(&mut conn, &app.settings, today).expect("catch-up");
+    let closed = wenlv::statements::closer::close_now_through(&mut conn, &app.settings, today).expect("catch-up");
     assert_eq!(closed, 2);
     let open: i64 = statement_days::table
         .filter(statement_days::day.ge(today.format("%Y-%m-%d").to_string()))
@@ -212,34 +244,54 @@ async fn the_lifecycle_moves_and_refuses_the_rest_with_409() {
     let hold = |reason: &'static str| json!({ "reason": reason });
 
     // Residents and merchants may not move statements; unknown ones are 404.
-    app.action(&path("approve"), Some(&shop.owner.token)).await.expect(403, Some("forbidden"));
+    app.action(&path("approve"), Some(&shop.owner.token))
+        .await
+        .expect(403, Some("forbidden"));
     app.action("/admin/statements/999999/approve", Some(&admin.token))
         .await
         .expect(404, Some("not_found"));
     app.post(&path("hold"), Some(&admin.token), json!({}))
         .await
         .expect(422, Some("validation_failed"));
-    app.action(&path("release"), Some(&admin.token)).await.expect(409, Some("invalid_state"));
-    app.action(&path("paid"), Some(&admin.token)).await.expect(415, Some("unsupported_media_type"));
+    app.action(&path("release"), Some(&admin.token))
+        .await
+        .expect(409, Some("invalid_state"));
+    app.action(&path("paid"), Some(&admin.token))
+        .await
+        .expect(415, Some("unsupported_media_type"));
     app.post(&path("paid"), Some(&admin.token), json!({"payout_reference": ""}))
         .await
         .expect(422, Some("validation_failed"));
 
-    let held = app.post(&path("hold"), Some(&admin.token), hold("checking a complaint")).await;
+    let held = app
+        .post(&path("hold"), Some(&admin.token), hold("checking a complaint"))
+        .await;
     assert_eq!(held.expect(200, None)["status"], "held");
     assert_eq!(held.body["hold_reason"], "checking a complaint");
-    app.post(&path("hold"), Some(&admin.token), hold("still checking")).await.expect(200, None);
-    app.action(&path("approve"), Some(&admin.token)).await.expect(409, Some("invalid_state"));
+    app.post(&path("hold"), Some(&admin.token), hold("still checking"))
+        .await
+        .expect(200, None);
+    app.action(&path("approve"), Some(&admin.token))
+        .await
+        .expect(409, Some("invalid_state"));
     let released = app.action(&path("release"), Some(&admin.token)).await;
     assert_eq!(released.expect(200, None)["status"], "closed");
     assert_eq!(released.body["hold_reason"], Value::Null);
     let approved = app.action(&path("approve"), Some(&admin.token)).await;
     assert_eq!(approved.expect(200, None)["status"], "approved");
     assert!(approved.body["approved_at"].is_string());
-    app.post(&path("hold"), Some(&admin.token), hold("too late")).await.expect(409, Some("invalid_state"));
-    app.action(&path("approve"), Some(&admin.token)).await.expect(409, Some("invalid_state"));
+    app.post(&path("hold"), Some(&admin.token), hold("too late"))
+        .await
+        .expect(409, Some("invalid_state"));
+    app.action(&path("approve"), Some(&admin.token))
+        .await
+        .expect(409, Some("invalid_state"));
     let paid = app
-        .post(&path("paid"), Some(&admin.token), json!({"payout_reference": "ICBC-20261122-0001"}))
+        .post(
+            &path("paid"),
+            Some(&admin.token),
+            json!({"payout_reference": "ICBC-20261122-0001"}),
+        )
         .await;
     assert_eq!(paid.expect(200, None)["status"], "paid");
     assert_eq!(paid.body["payout_reference"], "ICBC-20261122-0001");
@@ -250,7 +302,10 @@ async fn the_lifecycle_moves_and_refuses_the_rest_with_409() {
     assert_eq!(paid.body["net_fen"], DISCOUNT_FEN);
 
     let log = app
-        .get(&format!("/admin/audit-log?target_type=statement&target_id={id}"), Some(&admin.token))
+        .get(
+            &format!("/admin/audit-log?target_type=statement&target_id={id}"),
+            Some(&admin.token),
+        )
         .await;
     let actions: Vec<&str> = log.expect(200, None)["items"]
         .as_array()
@@ -260,7 +315,13 @@ async fn the_lifecycle_moves_and_refuses_the_rest_with_409() {
         .collect();
     assert_eq!(
         actions,
-        ["statement.paid", "statement.approve", "statement.release", "statement.hold", "statement.hold"]
+        [
+            "statement.paid",
+            "statement.approve",
+            "statement.release",
+            "statement.hold",
+            "statement.hold"
+        ]
     );
     let filtered = app.statements(&admin.token, "status=paid").await;
     assert_eq!(filtered.len(), 1);
@@ -289,14 +350,20 @@ async fn merchants_see_their_own_statements_and_the_csv_matches_its_digest() {
     close_through(&mut conn, "2026-11-20");
 
     let own = app
-        .get(&format!("/merchants/{}/statements", a.merchant_id), Some(&a.owner.token))
+        .get(
+            &format!("/merchants/{}/statements", a.merchant_id),
+            Some(&a.owner.token),
+        )
         .await;
     let items = own.expect(200, None)["items"].as_array().expect("items").clone();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["merchant_id"], a.merchant_id);
-    app.get(&format!("/merchants/{}/statements", a.merchant_id), Some(&b.owner.token))
-        .await
-        .expect(404, Some("not_found"));
+    app.get(
+        &format!("/merchants/{}/statements", a.merchant_id),
+        Some(&b.owner.token),
+    )
+    .await
+    .expect(404, Some("not_found"));
     app.get("/merchants/999999/statements", Some(&a.owner.token))
         .await
         .expect(404, Some("not_found"));
@@ -305,13 +372,23 @@ async fn merchants_see_their_own_statements_and_the_csv_matches_its_digest() {
         .expect(403, Some("forbidden"));
 
     let csv = app
-        .get(&format!("/admin/statements/{}.csv", items[0]["id"]), Some(&a.admin.token))
+        .get(
+            &format!("/admin/statements/{}.csv", items[0]["id"]),
+            Some(&a.admin.token),
+        )
         .await;
     assert_eq!(csv.status, 200, "{}", csv.text);
     assert!(csv.content_type().starts_with("text/csv"));
     assert!(csv.text.starts_with('\u{feff}'));
-    assert_eq!(hex::encode(Sha256::digest(csv.text.as_bytes())), items[0]["digest"].as_str().expect("digest"));
-    assert!(csv.text.contains("\"'=HYPERLINK(\"\"http://x\"\"),书店\""), "{}", csv.text);
+    assert_eq!(
+        hex::encode(Sha256::digest(csv.text.as_bytes())),
+        items[0]["digest"].as_str().expect("digest")
+    );
+    assert!(
+        csv.text.contains("\"'=HYPERLINK(\"\"http://x\"\"),书店\""),
+        "{}",
+        csv.text
+    );
     assert!(csv.text.contains(&format!(",subsidy,{},{DISCOUNT_FEN},", {
         let id: i64 = orders::table
             .filter(orders::merchant_id.eq(a.merchant_id))
@@ -329,12 +406,20 @@ async fn only_redeemed_orders_can_be_reversed_by_admins_and_it_is_audited() {
     let admin = &shop.admin;
     let (buyer, voucher) = app.buyer(&shop).await;
     let (paid, code) = app.paid_order(&buyer.token, shop.offer_id, Some(voucher)).await;
-    reverse(&app, &admin.token, paid).await.expect(409, Some("invalid_state"));
-    reverse(&app, &buyer.token, paid).await.expect(403, Some("forbidden"));
-    reverse(&app, &admin.token, 999_999).await.expect(404, Some("not_found"));
-    app.post(&format!("/admin/orders/{paid}/reverse"), Some(&admin.token), json!({"reason": " "}))
+    reverse(&app, &admin.token, paid)
         .await
-        .expect(422, Some("validation_failed"));
+        .expect(409, Some("invalid_state"));
+    reverse(&app, &buyer.token, paid).await.expect(403, Some("forbidden"));
+    reverse(&app, &admin.token, 999_999)
+        .await
+        .expect(404, Some("not_found"));
+    app.post(
+        &format!("/admin/orders/{paid}/reverse"),
+        Some(&admin.token),
+        json!({"reason": " "}),
+    )
+    .await
+    .expect(422, Some("validation_failed"));
     app.post(
         &format!("/merchants/{}/redemptions", shop.merchant_id),
         Some(&shop.owner.token),
@@ -344,17 +429,25 @@ async fn only_redeemed_orders_can_be_reversed_by_admins_and_it_is_audited() {
     .expect(200, None);
     let reversed = reverse(&app, &admin.token, paid).await;
     assert_eq!(reversed.expect(200, None)["status"], "reversed");
-    reverse(&app, &admin.token, paid).await.expect(409, Some("invalid_state"));
+    reverse(&app, &admin.token, paid)
+        .await
+        .expect(409, Some("invalid_state"));
     let seen = app.get(&format!("/orders/{paid}"), Some(&buyer.token)).await;
     assert_eq!(seen.expect(200, None)["status"], "reversed");
     let log = app
-        .get(&format!("/admin/audit-log?target_type=order&target_id={paid}"), Some(&admin.token))
+        .get(
+            &format!("/admin/audit-log?target_type=order&target_id={paid}"),
+            Some(&admin.token),
+        )
         .await;
     let row = log.expect(200, None)["items"][0].clone();
     assert_eq!(row["action"], "order.reverse");
     assert_eq!(row["reason"], "fake orders found by the district office");
     let report = app
-        .get(&format!("/admin/campaigns/{}/report", shop.campaign_id), Some(&admin.token))
+        .get(
+            &format!("/admin/campaigns/{}/report", shop.campaign_id),
+            Some(&admin.token),
+        )
         .await;
     assert_eq!(report.expect(200, None)["subsidy_fen"], 0);
     assert_eq!(report.body["orders"], 0);
@@ -396,7 +489,13 @@ async fn reversals_racing_with_the_closing_are_each_clawed_back_or_left_off_exac
         for minute in 0..20 {
             n += 1;
             let user = insert_resident(&mut conn, n);
-            ids.push(insert_redeemed(&mut conn, shop, user, GROSS, at("2026-11-20", 2, minute, 0)));
+            ids.push(insert_redeemed(
+                &mut conn,
+                shop,
+                user,
+                GROSS,
+                at("2026-11-20", 2, minute, 0),
+            ));
         }
     }
     rebuild_rollup(&mut conn);
@@ -437,6 +536,9 @@ async fn reversals_racing_with_the_closing_are_each_clawed_back_or_left_off_exac
             .order(statement_lines::kind.desc())
             .load(&mut conn)
             .expect("lines");
-        assert!(kinds.is_empty() || kinds == ["subsidy", "clawback"], "order {id}: {kinds:?}");
+        assert!(
+            kinds.is_empty() || kinds == ["subsidy", "clawback"],
+            "order {id}: {kinds:?}"
+        );
     }
 }

@@ -15,7 +15,9 @@ use wenlv::db::schema::{statement_days, statement_lines, statements};
 use wenlv::db::DbConnection;
 
 use crate::helpers::TestApp;
-use crate::statement_fixtures::{at, insert_redeemed, insert_resident, owed_from_orders, rebuild_rollup, statement_sums};
+use crate::statement_fixtures::{
+    at, insert_redeemed, insert_resident, owed_from_orders, rebuild_rollup, statement_sums,
+};
 
 const DAYS: u32 = 20;
 const THROUGH: &str = "2026-11-20";
@@ -45,7 +47,11 @@ fn check_whole(conn: &mut DbConnection) {
     }
     let mut per_day: HashMap<String, i64> = HashMap::new();
     for (id, day, orders, subsidy, clawback) in rows {
-        assert_eq!(sums.get(&id).copied().unwrap_or_default(), (orders, subsidy - clawback), "statement {id}");
+        assert_eq!(
+            sums.get(&id).copied().unwrap_or_default(),
+            (orders, subsidy - clawback),
+            "statement {id}"
+        );
         *per_day.entry(day).or_default() += 1;
     }
     let days: Vec<(String, i64)> = statement_days::table
@@ -54,7 +60,11 @@ fn check_whole(conn: &mut DbConnection) {
         .expect("days");
     let closed: HashMap<String, i64> = days.into_iter().collect();
     for (day, n) in &per_day {
-        assert_eq!(closed.get(day), Some(n), "day {day}: its statements and its closing row");
+        assert_eq!(
+            closed.get(day),
+            Some(n),
+            "day {day}: its statements and its closing row"
+        );
     }
 }
 

@@ -125,7 +125,12 @@ fn close_day_in(conn: &mut DbConnection, tz: Tz, day: NaiveDate, holds: &Holds) 
             .filter(orders::redeemed_at.lt(end)),
     )
     .set(orders::redeemed_at.eq(orders::redeemed_at))
-    .returning((orders::id, orders::merchant_id, orders::subsidy_fen, orders::redeemed_at))
+    .returning((
+        orders::id,
+        orders::merchant_id,
+        orders::subsidy_fen,
+        orders::redeemed_at,
+    ))
     .get_results(conn)?;
     let pending: Vec<LineRow> = statement_lines::table
         .filter(statement_lines::statement_id.is_null())
@@ -322,6 +327,9 @@ mod tests {
         let (start, end) = day_bounds(tz, day);
         assert_eq!(start.to_string(), "2026-11-24 16:00:00");
         assert_eq!(end.to_string(), "2026-11-25 16:00:00");
-        assert_eq!(local_date(tz, end), NaiveDate::from_ymd_opt(2026, 11, 26).expect("date"));
+        assert_eq!(
+            local_date(tz, end),
+            NaiveDate::from_ymd_opt(2026, 11, 26).expect("date")
+        );
     }
 }

@@ -51,7 +51,12 @@ pub fn detail(conn: &mut DbConnection, caller: Caller, id: i64) -> AppResult<(St
         .filter(statement_lines::statement_id.eq(id))
         .order(statement_lines::order_id.asc())
         .load(conn)?;
-    lines.sort_by_key(|l| (l.kind != crate::statements::models::StatementLineKind::Subsidy, l.order_id));
+    lines.sort_by_key(|l| {
+        (
+            l.kind != crate::statements::models::StatementLineKind::Subsidy,
+            l.order_id,
+        )
+    });
     Ok((statement, lines))
 }
 
