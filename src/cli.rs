@@ -89,6 +89,8 @@ pub fn seed_demo(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
         quiet: false,
     };
     let summary = crate::demo::seed(&mut conn, settings, &options)?;
+    let planted = crate::risk::plant::plant(&mut conn, settings.timezone(), crate::time::now())?;
+    crate::risk::repo::refresh(&mut conn, &settings.risk)?;
     println!(
         "demo data written in {:.1} s: {} users, {} merchants, {} offers, {} campaigns ({} batches), {} vouchers, {} orders",
         summary.elapsed.as_secs_f64(),
@@ -99,6 +101,10 @@ pub fn seed_demo(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
         summary.batches,
         summary.vouchers,
         summary.orders
+    );
+    println!(
+        "planted fraud for the risk queue: threshold gaming at merchant {}, a ring of repeat pairs at {}, a redemption burst at {} ({} orders)",
+        planted.threshold_gaming, planted.repeat_pairs, planted.redemption_burst, planted.orders
     );
     println!();
     println!("  administrator: phone {DEMO_ADMIN_PHONE}, password {admin_password}");

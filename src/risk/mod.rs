@@ -11,6 +11,7 @@
 
 pub mod dto;
 pub mod handlers;
+pub mod plant;
 pub mod repo;
 pub mod scan;
 

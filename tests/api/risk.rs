@@ -152,3 +152,38 @@ async fn planted_fraud_is_found_with_its_evidence_and_honest_merchants_are_not()
         }
     }
 }
+
+#[tokio::test]
+async fn the_demo_city_plants_fraud_that_the_scan_finds_and_no_honest_merchant_is_flagged() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.db();
+    let options = wenlv::demo::DemoOptions {
+        size: wenlv::demo::DemoSize::small(),
+        admin_phone: "13800000000".to_owned(),
+        admin_password: "demo-admin-password".to_owned(),
+        resident_password: "demo-resident-password".to_owned(),
+        quiet: true,
+    };
+    wenlv::demo::seed(&mut conn, &app.settings, &options).expect("seeded");
+    let tz = app.settings.timezone();
+    let planted = wenlv::risk::plant::plant(&mut conn, tz, wenlv::time::now()).expect("planted");
+    let flags = wenlv::risk::repo::refresh(&mut conn, &app.settings.risk).expect("scan");
+    let found: HashMap<i64, Vec<String>> = flags
+        .iter()
+        .map(|f| (f.merchant_id, f.signals.iter().map(|s| s.kind.to_string()).collect()))
+        .collect();
+    let expected = HashMap::from([
+        (planted.threshold_gaming, vec!["threshold_gaming".to_owned()]),
+        (planted.repeat_pairs, vec!["repeat_pairs".to_owned()]),
+        (planted.redemption_burst, vec!["redemption_burst".to_owned()]),
+    ]);
+    assert_eq!(found, expected, "exactly the planted merchants, each for its pattern");
+    // Every planted order is evidence of its merchant's signal (up to the evidence limit).
+    for flag in &flags {
+        assert!(!flag.signals[0].order_ids.is_empty());
+    }
+    // The books still balance after planting.
+    let admin = app.admin().await;
+    let queue = app.get("/admin/risk/merchants", Some(&admin.token)).await;
+    assert_eq!(queue.expect(200, None)["items"].as_array().map(Vec::len), Some(3));
+}
