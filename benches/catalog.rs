@@ -18,6 +18,7 @@ use common::{drive_direct, drive_http, ms, report, Args, BenchDb};
 use diesel::connection::SimpleConnection;
 use wenlv::db::DbConnection;
 use wenlv::domain::category::CATEGORIES;
+use wenlv::domain::Category;
 use wenlv::error::{AppError, Code};
 use wenlv::http::{encode_cursor, PageRequest};
 use wenlv::merchants::repo::{self as merchant_repo, PublicFilter};
@@ -188,7 +189,7 @@ const KINDS: usize = 12;
 
 /// The mix: a deterministic spread over filters, pages and single offers.
 fn request(i: usize, districts: &[String]) -> Request {
-    let category = || Some(CATEGORIES[(i / 13) % CATEGORIES.len()].to_owned());
+    let category = || Some(Category::ALL[(i / 13) % Category::ALL.len()]);
     let district = || Some(districts[(i / 7) % districts.len()].clone());
     let word = || Some(WORDS[(i / 11) % WORDS.len()].to_lowercase());
     let first = PageRequest { limit: 20, after: None };

@@ -181,7 +181,7 @@ async fn main() {
     // An admin token, minted with the service's own keys.
     settings.auth.access_token_ttl_seconds = 900;
     let token = wenlv::auth::jwt::TokenKeys::new(&settings.auth)
-        .issue(1, "admin")
+        .issue(1, wenlv::domain::Role::Admin)
         .expect("token");
     let client = reqwest::Client::new();
     let url = format!("{address}/api/v1/admin/campaigns/{campaign}/report");

@@ -7,7 +7,7 @@ use crate::accounts::repo;
 use crate::auth::password::PasswordHashing;
 use crate::config::Settings;
 use crate::db::{self, ConnectionManager};
-use crate::domain::{Password, Phone};
+use crate::domain::{Password, Phone, Role};
 
 fn connect(settings: &Settings) -> anyhow::Result<db::DbConnection> {
     ConnectionManager::new(&settings.database.url, settings.database.sqlite_busy_timeout_ms).establish()
@@ -32,7 +32,7 @@ pub fn create_admin(settings: &Settings, args: &[String]) -> anyhow::Result<()> 
     let mut conn = connect(settings)?;
     db::migrations::run_pending(&mut conn)?;
     if let Some(existing) = repo::find_by_phone(&mut conn, phone.as_str())? {
-        if existing.role == "admin" {
+        if existing.role == Role::Admin {
             println!(
                 "admin {} already exists (id {}); nothing changed",
                 phone.as_str(),
@@ -55,7 +55,7 @@ pub fn create_admin(settings: &Settings, args: &[String]) -> anyhow::Result<()> 
     };
     let password = Password::parse(&raw).map_err(|e| anyhow::anyhow!("password {e}"))?;
     let hash = PasswordHashing::new(settings.auth.argon2)?.hash_blocking(password.expose())?;
-    let user = repo::create_user(&mut conn, phone.as_str(), &hash, "Administrator", "admin")
+    let user = repo::create_user(&mut conn, phone.as_str(), &hash, "Administrator", Role::Admin)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("created admin {} (id {})", phone.as_str(), user.id);
     Ok(())

@@ -32,6 +32,12 @@ pub struct ServerSettings {
     pub port: u16,
     /// 0 means one worker per core.
     pub workers: usize,
+    /// Graceful shutdown: how long requests in flight may take to finish after
+    /// SIGTERM before their connections are closed.
+    pub shutdown_timeout_seconds: u64,
+    /// Graceful shutdown: how long `/readyz` answers 503 while the server still
+    /// accepts, so a load balancer's health check takes the instance out first.
+    pub shutdown_drain_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,7 +89,16 @@ pub struct LogSettings {
 #[serde(deny_unknown_fields)]
 pub struct PlatformSettings {
     pub timezone: String,
+    /// The districts merchants sit in and campaigns may be limited to (checked
+    /// non-empty at start-up); the one list every handler validates against.
     pub districts: Vec<String>,
+}
+
+impl PlatformSettings {
+    /// The configured districts, as the `choice` parsers want them.
+    pub fn districts(&self) -> Vec<&str> {
+        self.districts.iter().map(String::as_str).collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -18,136 +18,78 @@ use serde::Serialize;
 /// Field name → messages, as the `errors` member of a validation problem.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
-/// The stable, machine-readable error codes of API.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    MalformedRequest,
-    ValidationFailed,
-    Unauthorized,
-    InvalidCredentials,
-    Forbidden,
-    RealNameRequired,
-    NotFound,
-    MethodNotAllowed,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    PhoneTaken,
-    IdentityTaken,
-    LicenseTaken,
-    MerchantNotApproved,
-    InvalidState,
-    BudgetExceeded,
-    CampaignNotActive,
-    ClaimNotStarted,
-    ClaimEnded,
-    SoldOut,
-    ClaimLimitReached,
-    OfferUnavailable,
-    OutOfStock,
-    VoucherUnavailable,
-    VoucherNotApplicable,
-    AlreadyRedeemed,
-    IdempotencyKeyReused,
-    IdempotencyKeyInUse,
-    RateLimited,
-    ServiceUnavailable,
-    Internal,
+/// Declares [`Code`] from one table: every code with its text and HTTP status, so
+/// the variant, `as_str`, `status` and the list [`Code::ALL`] cannot drift apart.
+/// The code after `internal` is the bare 500: it is a code like the others, but
+/// not one a client can act on, so `ALL` (the spec's `code` enum) leaves it out.
+macro_rules! codes {
+    (
+        $( $variant:ident = $text:literal => $status:ident ),+ ;
+        internal $internal:ident = $internal_text:literal => $internal_status:ident $(;)?
+    ) => {
+        /// The stable, machine-readable error codes of API.md.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code {
+            $( $variant, )+
+            $internal,
+        }
+
+        impl Code {
+            /// Every code a client can see (the spec lists them as the `code` enum).
+            pub const ALL: &'static [Code] = &[$(Code::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $( Code::$variant => $text, )+
+                    Code::$internal => $internal_text,
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $( Code::$variant => StatusCode::$status, )+
+                    Code::$internal => StatusCode::$internal_status,
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    MalformedRequest = "malformed_request" => BAD_REQUEST,
+    ValidationFailed = "validation_failed" => UNPROCESSABLE_ENTITY,
+    Unauthorized = "unauthorized" => UNAUTHORIZED,
+    InvalidCredentials = "invalid_credentials" => UNAUTHORIZED,
+    Forbidden = "forbidden" => FORBIDDEN,
+    RealNameRequired = "real_name_required" => FORBIDDEN,
+    NotFound = "not_found" => NOT_FOUND,
+    MethodNotAllowed = "method_not_allowed" => METHOD_NOT_ALLOWED,
+    PayloadTooLarge = "payload_too_large" => PAYLOAD_TOO_LARGE,
+    UnsupportedMediaType = "unsupported_media_type" => UNSUPPORTED_MEDIA_TYPE,
+    PhoneTaken = "phone_taken" => CONFLICT,
+    IdentityTaken = "identity_taken" => CONFLICT,
+    LicenseTaken = "license_taken" => CONFLICT,
+    MerchantNotApproved = "merchant_not_approved" => CONFLICT,
+    InvalidState = "invalid_state" => CONFLICT,
+    BudgetExceeded = "budget_exceeded" => UNPROCESSABLE_ENTITY,
+    CampaignNotActive = "campaign_not_active" => CONFLICT,
+    ClaimNotStarted = "claim_not_started" => CONFLICT,
+    ClaimEnded = "claim_ended" => CONFLICT,
+    SoldOut = "sold_out" => CONFLICT,
+    ClaimLimitReached = "claim_limit_reached" => CONFLICT,
+    OfferUnavailable = "offer_unavailable" => CONFLICT,
+    OutOfStock = "out_of_stock" => CONFLICT,
+    VoucherUnavailable = "voucher_unavailable" => CONFLICT,
+    VoucherNotApplicable = "voucher_not_applicable" => UNPROCESSABLE_ENTITY,
+    AlreadyRedeemed = "already_redeemed" => CONFLICT,
+    IdempotencyKeyReused = "idempotency_key_reused" => UNPROCESSABLE_ENTITY,
+    IdempotencyKeyInUse = "idempotency_key_in_use" => CONFLICT,
+    RateLimited = "rate_limited" => TOO_MANY_REQUESTS,
+    ServiceUnavailable = "service_unavailable" => SERVICE_UNAVAILABLE;
+    internal Internal = "internal_error" => INTERNAL_SERVER_ERROR;
 }
 
 impl Code {
-    /// Every code a client can see (the spec lists them as the `code` enum).
-    pub const ALL: [Code; 30] = [
-        Code::MalformedRequest,
-        Code::ValidationFailed,
-        Code::Unauthorized,
-        Code::InvalidCredentials,
-        Code::Forbidden,
-        Code::RealNameRequired,
-        Code::NotFound,
-        Code::MethodNotAllowed,
-        Code::PayloadTooLarge,
-        Code::UnsupportedMediaType,
-        Code::PhoneTaken,
-        Code::IdentityTaken,
-        Code::LicenseTaken,
-        Code::MerchantNotApproved,
-        Code::InvalidState,
-        Code::BudgetExceeded,
-        Code::CampaignNotActive,
-        Code::ClaimNotStarted,
-        Code::ClaimEnded,
-        Code::SoldOut,
-        Code::ClaimLimitReached,
-        Code::OfferUnavailable,
-        Code::OutOfStock,
-        Code::VoucherUnavailable,
-        Code::VoucherNotApplicable,
-        Code::AlreadyRedeemed,
-        Code::IdempotencyKeyReused,
-        Code::IdempotencyKeyInUse,
-        Code::RateLimited,
-        Code::ServiceUnavailable,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        use Code::*;
-        match self {
-            MalformedRequest => "malformed_request",
-            ValidationFailed => "validation_failed",
-            Unauthorized => "unauthorized",
-            InvalidCredentials => "invalid_credentials",
-            Forbidden => "forbidden",
-            RealNameRequired => "real_name_required",
-            NotFound => "not_found",
-            MethodNotAllowed => "method_not_allowed",
-            PayloadTooLarge => "payload_too_large",
-            UnsupportedMediaType => "unsupported_media_type",
-            PhoneTaken => "phone_taken",
-            IdentityTaken => "identity_taken",
-            LicenseTaken => "license_taken",
-            MerchantNotApproved => "merchant_not_approved",
-            InvalidState => "invalid_state",
-            BudgetExceeded => "budget_exceeded",
-            CampaignNotActive => "campaign_not_active",
-            ClaimNotStarted => "claim_not_started",
-            ClaimEnded => "claim_ended",
-            SoldOut => "sold_out",
-            ClaimLimitReached => "claim_limit_reached",
-            OfferUnavailable => "offer_unavailable",
-            OutOfStock => "out_of_stock",
-            VoucherUnavailable => "voucher_unavailable",
-            VoucherNotApplicable => "voucher_not_applicable",
-            AlreadyRedeemed => "already_redeemed",
-            IdempotencyKeyReused => "idempotency_key_reused",
-            IdempotencyKeyInUse => "idempotency_key_in_use",
-            RateLimited => "rate_limited",
-            ServiceUnavailable => "service_unavailable",
-            Internal => "internal_error",
-        }
-    }
-
-    pub fn status(self) -> StatusCode {
-        use Code::*;
-        match self {
-            MalformedRequest => StatusCode::BAD_REQUEST,
-            ValidationFailed | BudgetExceeded | VoucherNotApplicable | IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            Unauthorized | InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Forbidden | RealNameRequired => StatusCode::FORBIDDEN,
-            NotFound => StatusCode::NOT_FOUND,
-            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            PhoneTaken | IdentityTaken | LicenseTaken | MerchantNotApproved | InvalidState | CampaignNotActive
-            | ClaimNotStarted | ClaimEnded | SoldOut | ClaimLimitReached | OfferUnavailable | OutOfStock
-            | VoucherUnavailable | AlreadyRedeemed | IdempotencyKeyInUse => StatusCode::CONFLICT,
-            RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     /// The code a bare framework answer with this status stands for.
     fn for_status(status: StatusCode) -> Code {
         match status.as_u16() {
@@ -225,11 +167,23 @@ impl AppError {
     }
 }
 
+/// A stored text that names no variant of its vocabulary: the database holds what
+/// the code never writes, a bug or a bad migration, so a bare 500.
+impl From<crate::domain::vocabulary::UnknownValue> for AppError {
+    fn from(error: crate::domain::vocabulary::UnknownValue) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         match error {
             diesel::result::Error::NotFound => AppError::not_found(),
-            other => AppError::Internal(other.into()),
+            // "The database is not there" is a 503 the client may retry, not our bug.
+            other => match crate::db::unavailable::classify(&other) {
+                Some(cause) => crate::db::unavailable::error(cause, &other),
+                None => AppError::Internal(other.into()),
+            },
         }
     }
 }
@@ -265,6 +219,13 @@ fn problem_response(code: Code, detail: &str, errors: Option<&FieldErrors>) -> H
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    // Every 503 is "not now": tell the client when to try again.
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::db::unavailable::RETRY_AFTER_SECONDS),
+        );
     }
     response
 }
@@ -326,4 +287,47 @@ pub fn problem_for_framework_errors<B: MessageBody + 'static>(
     }
     let res = ServiceResponse::new(req, new.map_into_boxed_body()).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(res))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::Code;
+
+    fn every_code() -> Vec<Code> {
+        let mut all = Code::ALL.to_vec();
+        all.push(Code::Internal);
+        all
+    }
+
+    #[test]
+    fn every_code_has_its_own_snake_case_text() {
+        let mut seen = HashSet::new();
+        for code in every_code() {
+            let text = code.as_str();
+            assert!(seen.insert(text), "{text} is used twice");
+            let snake = !text.is_empty()
+                && text.starts_with(|c: char| c.is_ascii_lowercase())
+                && !text.ends_with('_')
+                && !text.contains("__")
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            assert!(snake, "{text} is not snake_case");
+        }
+    }
+
+    #[test]
+    fn clients_see_every_code_but_the_bare_500() {
+        assert!(!Code::ALL.contains(&Code::Internal));
+        assert_eq!(Code::Internal.as_str(), "internal_error");
+        for code in Code::ALL {
+            assert!(
+                code.status().is_client_error() || code.status().as_u16() == 503,
+                "{code:?}"
+            );
+        }
+        assert!(Code::Internal.status().is_server_error());
+    }
 }

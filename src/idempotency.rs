@@ -9,17 +9,19 @@
 //!    decides races: of two requests with one key exactly one inserts; the other
 //!    reads the row and answers 409 `idempotency_key_in_use` (no response yet),
 //!    422 `idempotency_key_reused` (another body) or the stored answer (replay).
-//! 2. **Run** the handler with the [`Claim`]. A successful handler stores its
-//!    answer with [`Claim::complete`] *inside its own write transaction*, so the
-//!    state change and the stored answer commit together: a crash can never leave
-//!    an effect without its answer (which a retry would then repeat).
+//! 2. **Run** the handler with the [`Claim`]. The handler turns it into a
+//!    [`Completion`] ([`Claim::answer_with`]: the status and how to build the body
+//!    from the changed row) and hands it to the repo, which stores the answer with
+//!    [`Completion::store`] *inside its own write transaction*, so the state change
+//!    and the stored answer commit together: a crash can never leave an effect
+//!    without its answer (which a retry would then repeat).
 //! 3. **Finish**: a 4xx answer (nothing changed) is stored afterwards; after a 5xx
 //!    the row is deleted so that a retry can proceed.
 //!
 //! A claimed row still without an answer after [`IN_FLIGHT_LEASE_SECONDS`] belongs
 //! to a request that died (crash, lost connection): no effect of it committed,
 //! because the answer commits with the effect, so a retry takes the key over. Should
-//! the first request still be alive, its `complete` finds its row gone and rolls its
+//! the first request still be alive, its `store` finds its row gone and rolls its
 //! transaction back, so even then the effect happens once. Expired keys (config
 //! `idempotency.ttl_hours`) are replaced by a new claim and deleted by the sweeper.
 
@@ -49,18 +51,34 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// How long a claimed key may go without an answer before a retry may take it over.
 pub const IN_FLIGHT_LEASE_SECONDS: i64 = 60;
 
-/// A key this request holds; the handler completes it in its transaction.
+/// A key this request holds; the handler turns it into a [`Completion`] that the
+/// repo's transaction stores.
 #[derive(Debug, Clone, Copy)]
 pub struct Claim {
     id: i64,
 }
 
 impl Claim {
+    /// The successful answer of this request, built from what the change returns.
+    /// The handler says how (`status`, `body`: the DTO of the row); the repo's write
+    /// transaction calls [`Completion::store`] with its row, so the answer commits
+    /// with the change while the repo knows nothing of HTTP or DTOs.
+    pub fn answer_with<T, B, F>(self, status: StatusCode, body: F) -> Completion<T>
+    where
+        B: Serialize,
+        F: Fn(&T) -> B + Send + 'static,
+    {
+        Completion {
+            claim: self,
+            status,
+            render: Box::new(move |row| serde_json::to_string(&body(row)).map_err(|e| AppError::Internal(e.into()))),
+        }
+    }
+
     /// Stores the successful answer. Call it inside the write transaction that makes
     /// the change; an error (the key was taken over) must roll that transaction back.
-    pub fn complete<T: Serialize>(&self, conn: &mut DbConnection, status: StatusCode, body: &T) -> AppResult<()> {
-        let json = serde_json::to_string(body).map_err(|e| AppError::Internal(e.into()))?;
-        if store(conn, self.id, status, &json)? {
+    fn complete(&self, conn: &mut DbConnection, status: StatusCode, json: &str) -> AppResult<()> {
+        if store(conn, self.id, status, json)? {
             Ok(())
         } else {
             Err(AppError::new(
@@ -68,6 +86,36 @@ impl Claim {
                 "this request took too long and its Idempotency-Key was taken over; nothing was done",
             ))
         }
+    }
+}
+
+/// A claimed request's answer, waiting for the row its change returns (see
+/// [`Claim::answer_with`]). Repos take `Option<Completion<Row>>`: `None` when the
+/// request carried no `Idempotency-Key` (or for callers outside HTTP).
+pub struct Completion<T> {
+    claim: Claim,
+    status: StatusCode,
+    render: Render<T>,
+}
+
+/// Builds the JSON body of a stored answer from the changed row.
+type Render<T> = Box<dyn Fn(&T) -> AppResult<String> + Send>;
+
+impl<T> Completion<T> {
+    /// Stores the answer for `row`. Call it inside the write transaction that made
+    /// the change; an error (the key was taken over) must roll that transaction back.
+    pub fn store(&self, conn: &mut DbConnection, row: &T) -> AppResult<()> {
+        let json = (self.render)(row)?;
+        self.claim.complete(conn, self.status, &json)
+    }
+}
+
+impl<T> std::fmt::Debug for Completion<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completion")
+            .field("claim", &self.claim)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
     }
 }
 

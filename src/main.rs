@@ -26,7 +26,9 @@ fn serve(settings: config::Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)?;
         tracing::info!(port = app.port(), "wenlv serving");
-        app.run_until_stopped().await?;
+        // SIGTERM: /readyz 503, drain, finish requests in flight, exit 0.
+        app.run_until_signalled().await?;
+        tracing::info!("wenlv stopped");
         Ok(())
     })
 }

@@ -68,6 +68,11 @@ pub fn pool_checkout(waited: Duration, timed_out: bool) {
     }
 }
 
+/// The database could not serve a request, by cause (`db::unavailable::Cause`).
+pub fn db_unavailable(cause: &'static str) {
+    metrics::counter!("db_unavailable_total", "cause" => cause).increment(1);
+}
+
 /// How long `BEGIN` took: on SQLite, the wait for the one write lock.
 pub fn write_lock_wait(waited: Duration) {
     metrics::histogram!("db_write_lock_wait_seconds").record(waited.as_secs_f64());

@@ -18,80 +18,6 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Code;
 
-/// A string schema listing `values`, named after the type: one source for the
-/// values (the consts the handlers validate against), so the spec cannot drift.
-macro_rules! string_enum_schema {
-    ($(#[doc = $doc:literal])* $name:ident, $values:expr) => {
-        $(#[doc = $doc])*
-        pub struct $name;
-
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> RefOr<Schema> {
-                let doc: &[&str] = &[$($doc.trim()),*];
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some($values.iter().copied()))
-                    .description(Some(doc.join(" ")))
-                    .into()
-            }
-        }
-
-        impl utoipa::ToSchema for $name {}
-    };
-}
-
-string_enum_schema!(
-    /// A merchant category.
-    Category,
-    crate::domain::category::CATEGORIES
-);
-string_enum_schema!(
-    /// A merchant's review status.
-    MerchantStatus,
-    crate::merchants::models::status::ALL
-);
-string_enum_schema!(
-    /// An offer's status.
-    OfferStatus,
-    crate::offers::models::status::ALL
-);
-string_enum_schema!(
-    /// A campaign's status.
-    CampaignStatus,
-    crate::campaigns::models::STATUSES
-);
-string_enum_schema!(
-    /// A voucher's effective status (`expired` once past `expires_at`, unless used or void).
-    VoucherStatus,
-    crate::vouchers::status::STATUSES
-);
-string_enum_schema!(
-    /// An order's status.
-    OrderStatus,
-    crate::orders::repo::STATUSES
-);
-string_enum_schema!(
-    /// What an audit row is about.
-    AuditTarget,
-    crate::audit::Target::ALL
-);
-
-/// A district of the platform. Districts come from the config
-/// (`platform.districts`), so the served document lists them at start-up
-/// ([`document_for`]).
-pub struct District;
-
-impl utoipa::PartialSchema for District {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some("A district of the platform (config `platform.districts`)."))
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for District {}
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -121,7 +47,7 @@ impl utoipa::ToSchema for District {}
         crate::merchants::handlers::reject,
         crate::merchants::handlers::suspend,
         crate::merchants::handlers::reinstate,
-        crate::audit::list_handler,
+        crate::audit::handlers::list,
         crate::offers::handlers::create,
         crate::offers::handlers::list,
         crate::offers::handlers::show,
@@ -178,7 +104,8 @@ impl utoipa::ToSchema for District {}
 )]
 pub struct ApiDoc;
 
-/// The document, built once, with the `District` schema open (any string).
+/// The document, built once, with the `District` schema (`domain::District`) open
+/// (any string).
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
     DOC.get_or_init(ApiDoc::openapi)
@@ -191,7 +118,7 @@ pub fn document_for(districts: &[String]) -> utoipa::openapi::OpenApi {
     let schema = ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(districts.iter().map(String::as_str)))
-        .description(Some("A district of the platform (config `platform.districts`)."))
+        .description(Some(crate::domain::district::DESCRIPTION))
         .build();
     doc.components
         .get_or_insert_with(Default::default)

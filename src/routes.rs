@@ -64,7 +64,7 @@ route_table!(api, API_ROUTES, {
     "/admin/merchants/{id}/reject" => { post: merchants::handlers::reject },
     "/admin/merchants/{id}/suspend" => { post: merchants::handlers::suspend },
     "/admin/merchants/{id}/reinstate" => { post: merchants::handlers::reinstate },
-    "/admin/audit-log" => { get: audit::list_handler },
+    "/admin/audit-log" => { get: audit::handlers::list },
     // --- offers
     "/merchants/{id}/offers" => { post: offers::handlers::create },
     "/offers" => { get: offers::handlers::list },

@@ -1,12 +1,18 @@
 //! Building the running service: pool, migrations, shared state, the HTTP server
 //! with its middleware, and the background order sweeper. `main` and the test harness
 //! both start the service through [`Application::build`].
+//!
+//! Graceful shutdown ([`Shutdown`]): `/readyz` turns 503 first, then after
+//! `server.shutdown_drain_ms` the server stops accepting, requests in flight get
+//! `server.shutdown_timeout_seconds` to finish, and the sweeper ends its pass before
+//! the process exits 0. actix's own signal handling is off: `main` owns the signals.
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
@@ -27,6 +33,40 @@ pub struct Application {
     pool: Pool,
     sweep_interval: Duration,
     settings: Arc<Settings>,
+    shutting_down: Arc<AtomicBool>,
+    drain: Duration,
+}
+
+/// Begins this instance's graceful shutdown; cheap to clone into a signal task.
+#[derive(Clone)]
+pub struct Shutdown {
+    shutting_down: Arc<AtomicBool>,
+    server: ServerHandle,
+    drain: Duration,
+}
+
+impl Shutdown {
+    /// Marks the instance not ready (`/readyz` 503), waits the drain delay while
+    /// still serving, then stops accepting and waits for requests in flight
+    /// (bounded by `server.shutdown_timeout_seconds`).
+    pub async fn begin(&self) {
+        if self.shutting_down.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tracing::info!(drain_ms = self.drain.as_millis() as u64, "shutting down: draining");
+        if !self.drain.is_zero() {
+            tokio::time::sleep(self.drain).await;
+        }
+        tracing::info!("shutting down: no longer accepting, finishing requests in flight");
+        self.server.stop(true).await;
+    }
+
+    /// Stops at once: connections are closed, requests in flight are cut off (their
+    /// transactions roll back). For an operator who signals a second time.
+    pub async fn now(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.server.stop(false).await;
+    }
 }
 
 impl Application {
@@ -43,6 +83,8 @@ impl Application {
             }
         }
         let sweep_interval = Duration::from_secs(settings.orders.sweep_interval_seconds);
+        let drain = Duration::from_millis(settings.server.shutdown_drain_ms);
+        let shutting_down = Arc::new(AtomicBool::new(false));
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
         let settings = Arc::new(settings);
@@ -53,6 +95,7 @@ impl Application {
             passwords: PasswordHashing::new(settings.auth.argon2)?,
             limiter: RateLimiter::default(),
             settings: settings.clone(),
+            shutting_down: shutting_down.clone(),
         });
         let server = run(listener, state)?;
         Ok(Application {
@@ -61,7 +104,18 @@ impl Application {
             pool,
             sweep_interval,
             settings,
+            shutting_down,
+            drain,
         })
+    }
+
+    /// What stops this instance gracefully (a signal task, or a test).
+    pub fn shutdown(&self) -> Shutdown {
+        Shutdown {
+            shutting_down: self.shutting_down.clone(),
+            server: self.server.handle(),
+            drain: self.drain,
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -69,11 +123,19 @@ impl Application {
     }
 
     /// Serves until the server stops, with this instance's order sweeper beside it
-    /// (config `orders.sweep_interval_seconds`; 0 runs none).
+    /// (config `orders.sweep_interval_seconds`; 0 runs none). The sweeper is asked
+    /// to stop once the server has, and finishes the pass it is in first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let sweeper = (!self.sweep_interval.is_zero())
-            .then(|| tokio::spawn(orders::sweeper::run_forever(self.pool.clone(), self.sweep_interval)));
-        // The statements' closing job (config `settlement.close_interval_seconds`; 0 runs none).
+        let (stop_sweeper, stop) = tokio::sync::watch::channel(false);
+        let sweeper = (!self.sweep_interval.is_zero()).then(|| {
+            tokio::spawn(orders::sweeper::run_forever(
+                self.pool.clone(),
+                self.sweep_interval,
+                stop,
+            ))
+        });
+        // The statements' closing job (config `settlement.close_interval_seconds`; 0
+        // runs none). Aborting it mid-pass is safe: a day closes in one transaction.
         let close_interval = Duration::from_secs(self.settings.settlement.close_interval_seconds);
         let closer = (!close_interval.is_zero()).then(|| {
             tokio::spawn(statements::closer::run_forever(
@@ -83,13 +145,49 @@ impl Application {
             ))
         });
         let result = self.server.await;
+        let _ = stop_sweeper.send(true);
         if let Some(sweeper) = sweeper {
-            sweeper.abort();
+            if let Err(error) = sweeper.await {
+                tracing::warn!(error = %error, "sweeper task failed");
+            }
         }
         if let Some(closer) = closer {
             closer.abort();
         }
         result
+    }
+
+    /// `main`'s way to serve: until SIGTERM or SIGINT, then a graceful shutdown; a
+    /// second signal during it stops at once.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let shutdown = self.shutdown();
+        tokio::spawn(async move {
+            let signal = wait_for_signal().await;
+            tracing::info!(signal, "shutdown requested");
+            let graceful = shutdown.clone();
+            tokio::spawn(async move { graceful.begin().await });
+            let again = wait_for_signal().await;
+            tracing::warn!(signal = again, "second signal: stopping now");
+            shutdown.now().await;
+        });
+        self.run_until_stopped().await
+    }
+}
+
+/// The first SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(error) => {
+            tracing::error!(error = %error, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
     }
 }
 
@@ -100,6 +198,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     };
     // The served document lists this server's configured districts.
     let spec = crate::openapi::document_for(&state.settings.platform.districts);
+    let state_shutdown_timeout = state.settings.server.shutdown_timeout_seconds;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -124,6 +223,10 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             }))
     })
     .workers(workers)
+    // Signals are `main`'s (`run_until_signalled`): readiness must turn 503 before
+    // the listener closes, which actix's own SIGTERM handling would not do.
+    .disable_signals()
+    .shutdown_timeout(state_shutdown_timeout)
     .listen(listener)?
     .run();
     Ok(server)

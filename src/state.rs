@@ -5,6 +5,7 @@
 //! depend on it while `startup` builds it. Nothing here is per-user: the service
 //! keeps no session state, so any number of instances can share one database.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::auth::jwt::TokenKeys;
@@ -22,4 +23,14 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// The payment provider named by config `payments.provider`.
     pub payments: Box<dyn PaymentProvider>,
+    /// Set at the first moment of a graceful shutdown (SIGTERM), before the server
+    /// stops accepting: `/readyz` answers 503 from then on so that a load balancer
+    /// drains this instance while it still serves what it is sent.
+    pub shutting_down: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
 }

@@ -311,7 +311,7 @@ pub fn tokens_for(settings: &Settings, user_ids: &[i64]) -> Vec<String> {
     let keys = TokenKeys::new(&settings.auth);
     user_ids
         .iter()
-        .map(|id| keys.issue(*id, "resident").expect("token"))
+        .map(|id| keys.issue(*id, wenlv::domain::Role::Resident).expect("token"))
         .collect()
 }
 

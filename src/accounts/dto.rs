@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::models::UserRow;
+use crate::domain::Role;
 use crate::time::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -12,7 +13,7 @@ pub struct UserDto {
     pub id: i64,
     pub phone: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub merchant_ids: Vec<i64>,
     pub real_name_verified: bool,
     pub created_at: DateTime<Utc>,

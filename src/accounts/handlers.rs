@@ -10,7 +10,7 @@ use super::models::UserRow;
 use super::repo::{self, Rotation};
 use crate::auth::AuthUser;
 use crate::db;
-use crate::domain::{IdNumber, Password, Phone};
+use crate::domain::{IdNumber, Password, Phone, Role};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::form::{present, string, text, Form, JsonBody};
 use crate::state::AppState;
@@ -39,7 +39,7 @@ async fn user_dto(state: &AppState, user: UserRow) -> AppResult<UserDto> {
 }
 
 async fn token_pair(state: &AppState, user: &UserRow, refresh_token: String) -> AppResult<TokenPair> {
-    let access_token = state.tokens.issue(user.id, &user.role)?;
+    let access_token = state.tokens.issue(user.id, user.role)?;
     Ok(TokenPair {
         access_token,
         token_type: "Bearer",
@@ -69,7 +69,7 @@ pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: JsonBo
 
     let password_hash = state.passwords.hash(password.expose().to_owned()).await?;
     let user = db::run(&state.pool, move |c| {
-        repo::create_user(c, phone.as_str(), &password_hash, &display_name, "resident")
+        repo::create_user(c, phone.as_str(), &password_hash, &display_name, Role::Resident)
     })
     .await?;
     Ok(HttpResponse::Created().json(UserDto::new(user, Vec::new())))

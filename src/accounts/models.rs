@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{refresh_tokens, users};
+use crate::domain::Role;
 
 #[derive(Debug, Clone, Queryable)]
 pub struct UserRow {
@@ -11,7 +12,8 @@ pub struct UserRow {
     pub phone: String,
     pub password_hash: String,
     pub display_name: String,
-    pub role: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
     pub real_name: Option<String>,
     pub identity_hash: Option<String>,
     pub identity_last4: Option<String>,
@@ -19,13 +21,15 @@ pub struct UserRow {
     pub created_at: NaiveDateTime,
 }
 
+/// `role` holds [`Role::as_str`]: diesel's `Insertable` derive cannot mix the
+/// enum's `AsExpression` with the borrowed `&'a str` fields.
 #[derive(Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser<'a> {
     pub phone: &'a str,
     pub password_hash: &'a str,
     pub display_name: &'a str,
-    pub role: &'a str,
+    pub role: &'static str,
     pub created_at: NaiveDateTime,
 }
 

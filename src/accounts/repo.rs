@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::models::{NewRefreshToken, NewUser, RefreshTokenRow, UserRow};
 use crate::db::schema::{merchant_members, refresh_tokens, users};
 use crate::db::{is_unique_violation, write_tx, DbConnection};
+use crate::domain::Role;
 use crate::error::{AppError, Code};
 use crate::time::now;
 
@@ -23,17 +24,17 @@ pub fn create_user(
     phone: &str,
     password_hash: &str,
     display_name: &str,
-    role: &str,
+    role: Role,
 ) -> Result<UserRow, AppError> {
     let new = NewUser {
         phone,
         password_hash,
         display_name,
-        role,
+        role: role.as_str(),
         created_at: now(),
     };
     diesel::insert_into(users::table)
-        .values(&new)
+        .values(new)
         .returning(users::all_columns)
         .get_result(conn)
         .map_err(|e| {

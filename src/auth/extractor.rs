@@ -30,6 +30,12 @@ impl AuthUser {
     }
 }
 
+impl From<AuthUser> for Caller {
+    fn from(user: AuthUser) -> Caller {
+        user.0
+    }
+}
+
 impl std::ops::Deref for AuthUser {
     type Target = Caller;
     fn deref(&self) -> &Caller {

@@ -8,10 +8,13 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AuthSettings;
+use crate::domain::Role;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
+    /// A [`Role`]'s text; kept as text here so an unknown one is refused by the
+    /// extractor (401) like any other bad claim.
     pub role: String,
     pub exp: i64,
     pub iat: i64,
@@ -51,11 +54,11 @@ impl TokenKeys {
         self.ttl_seconds
     }
 
-    pub fn issue(&self, user_id: i64, role: &str) -> anyhow::Result<String> {
+    pub fn issue(&self, user_id: i64, role: Role) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
-            role: role.to_owned(),
+            role: role.as_str().to_owned(),
             iat: now,
             exp: now + self.ttl_seconds,
             iss: self.issuer.clone(),

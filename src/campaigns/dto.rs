@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::models::{split_list, BatchRow, CampaignRow};
+use super::models::{split_list, BatchRow, CampaignRow, CampaignStatus};
 use crate::time::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,8 +46,7 @@ pub struct CampaignDto {
     pub id: i64,
     pub name: String,
     pub description: String,
-    #[schema(value_type = crate::openapi::CampaignStatus)]
-    pub status: String,
+    pub status: CampaignStatus,
     pub budget_fen: i64,
     /// The face value of its batches, reserved from the budget.
     pub reserved_fen: i64,
@@ -55,10 +54,10 @@ pub struct CampaignDto {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     /// Empty means every category.
-    #[schema(value_type = Vec<crate::openapi::Category>)]
+    #[schema(value_type = Vec<crate::domain::Category>)]
     pub eligible_categories: Vec<String>,
     /// Empty means every district.
-    #[schema(value_type = Vec<crate::openapi::District>)]
+    #[schema(value_type = Vec<crate::domain::District>)]
     pub eligible_districts: Vec<String>,
     pub require_real_name: bool,
     pub refund_returns_voucher: bool,
@@ -110,10 +109,10 @@ pub struct NewCampaignRequest {
     /// After `starts_at`.
     pub ends_at: DateTime<Utc>,
     /// Absent, null or empty means every category.
-    #[schema(value_type = Option<Vec<crate::openapi::Category>>)]
+    #[schema(value_type = Option<Vec<crate::domain::Category>>)]
     pub eligible_categories: Option<Vec<String>>,
     /// Absent, null or empty means every district.
-    #[schema(value_type = Option<Vec<crate::openapi::District>>)]
+    #[schema(value_type = Option<Vec<crate::domain::District>>)]
     pub eligible_districts: Option<Vec<String>>,
     /// Only real-name-verified residents may claim (default false).
     pub require_real_name: Option<bool>,

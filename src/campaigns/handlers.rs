@@ -4,15 +4,17 @@ use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
 use super::dto::{BatchDto, CampaignDto};
-use super::models::{CampaignRow, STATUSES};
+use super::models::{CampaignRow, CampaignStatus};
 use super::repo::{self, BatchDraft, CampaignDraft, Move};
 use crate::auth::{AdminUser, MaybeUser};
 use crate::db::{self, DbConnection};
-use crate::domain::category::CATEGORIES;
+use crate::domain::Category;
 use crate::error::{AppError, AppResult};
-use crate::http::form::{boolean, choice_list, integer_in, number, present, text, timestamp, Form, JsonBody};
+use crate::http::form::{
+    boolean, choice_list, integer_in, number, present, text, timestamp, vocabulary_list, Form, JsonBody,
+};
 use crate::http::query::{QueryForm, QueryMap};
-use crate::http::{Page, PageRequest};
+use crate::http::{Page, PageParams, PageRequest};
 use crate::state::AppState;
 
 const MAX_FEN: i64 = 100_000_000;
@@ -33,7 +35,7 @@ fn leverage(value: &Value) -> Result<f64, String> {
     responses((status = 201, description = "The campaign, `status: draft`", body = CampaignDto),
               (status = 403, description = "forbidden: administrators only")))]
 pub async fn create(state: web::Data<AppState>, admin: AdminUser, body: JsonBody) -> AppResult<HttpResponse> {
-    let districts: Vec<&str> = state.settings.platform.districts.iter().map(String::as_str).collect();
+    let districts = state.settings.platform.districts();
     let mut form = Form::new(body)?;
     let name = form.required("name", |v| text(v, 1, 100));
     let description = form.optional("description", |v| text(v, 0, 2000));
@@ -41,7 +43,9 @@ pub async fn create(state: web::Data<AppState>, admin: AdminUser, body: JsonBody
     let target_leverage = form.required("target_leverage", leverage);
     let starts_at = form.required("starts_at", timestamp);
     let ends_at = form.required("ends_at", timestamp);
-    let categories = form.optional("eligible_categories", |v| choice_list(v, CATEGORIES));
+    let categories = form.optional("eligible_categories", |v| {
+        vocabulary_list::<Category>(v, Category::NAMES)
+    });
     let districts = form.optional("eligible_districts", |v| choice_list(v, &districts));
     let require_real_name = form.optional("require_real_name", boolean);
     let refund_returns_voucher = form.optional("refund_returns_voucher", boolean);
@@ -194,18 +198,16 @@ fn page_with_batches(
 
 /// `GET /admin/campaigns?status=`
 #[utoipa::path(get, path = "/api/v1/admin/campaigns", tag = "campaigns", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
-           ("status" = Option<crate::openapi::CampaignStatus>, Query, description = "Only this status")),
+    params(PageParams, ("status" = Option<CampaignStatus>, Query, description = "Only this status")),
     responses((status = 200, description = "Campaigns with their batches, newest first", body = crate::http::Page<CampaignDto>),
               (status = 403, description = "forbidden: administrators only")))]
 pub async fn admin_list(state: web::Data<AppState>, _admin: AdminUser, query: QueryMap) -> AppResult<HttpResponse> {
     let mut query = QueryForm::new(query);
     let page = query.page();
-    let status = query.choice("status", STATUSES);
+    let status = query.one_of("status", CampaignStatus::NAMES);
     query.finish()?;
     let page = db::run(&state.pool, move |c| {
-        let rows = repo::list(c, status.as_deref(), page)?;
+        let rows = repo::list(c, status, page)?;
         page_with_batches(c, rows, page)
     })
     .await?;
@@ -214,15 +216,14 @@ pub async fn admin_list(state: web::Data<AppState>, _admin: AdminUser, query: Qu
 
 /// `GET /campaigns`: active campaigns with their batches, to anyone.
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns",
-    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)")),
+    params(PageParams),
     responses((status = 200, description = "Active campaigns with their batches, newest first", body = crate::http::Page<CampaignDto>)))]
 pub async fn public_list(state: web::Data<AppState>, query: QueryMap) -> AppResult<HttpResponse> {
     let mut query = QueryForm::new(query);
     let page = query.page();
     query.finish()?;
     let page = db::run(&state.pool, move |c| {
-        let rows = repo::list(c, Some("active"), page)?;
+        let rows = repo::list(c, Some(CampaignStatus::Active), page)?;
         page_with_batches(c, rows, page)
     })
     .await?;

@@ -16,15 +16,62 @@ crate::text_enum! {
     }
 }
 
-/// Campaign statuses as stored.
-pub const STATUSES: &[&str] = &["draft", "active", "paused", "ended"];
+impl CampaignStatus {
+    /// The statuses a campaign can still end from (and take new batches in): all
+    /// but `ended`, which is final.
+    pub const LIVE: &'static [CampaignStatus] =
+        &[CampaignStatus::Draft, CampaignStatus::Active, CampaignStatus::Paused];
+}
+
+/// A lifecycle move of API.md: the one table of which statuses each move starts
+/// from and where it leads. The repo turns a move into ONE conditional UPDATE
+/// `WHERE status IN (from)`, so an illegal move or a lost race changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    Publish,
+    Pause,
+    Resume,
+    End,
+}
+
+impl Move {
+    /// The statuses the move may start from.
+    pub fn from(self) -> &'static [CampaignStatus] {
+        match self {
+            Move::Publish => &[CampaignStatus::Draft],
+            Move::Pause => &[CampaignStatus::Active],
+            Move::Resume => &[CampaignStatus::Paused],
+            Move::End => CampaignStatus::LIVE,
+        }
+    }
+
+    /// The status the move leads to.
+    pub fn to(self) -> CampaignStatus {
+        match self {
+            Move::Publish | Move::Resume => CampaignStatus::Active,
+            Move::Pause => CampaignStatus::Paused,
+            Move::End => CampaignStatus::Ended,
+        }
+    }
+
+    /// The audit verb: `campaign.<verb>`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Move::Publish => "publish",
+            Move::Pause => "pause",
+            Move::Resume => "resume",
+            Move::End => "end",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Queryable)]
 pub struct CampaignRow {
     pub id: i64,
     pub name: String,
     pub description: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: CampaignStatus,
     pub budget_fen: i64,
     pub reserved_fen: i64,
     pub target_leverage: f64,
@@ -94,4 +141,21 @@ pub struct NewBatch<'a> {
 /// Splits a stored comma-separated list; empty text is the empty list.
 pub fn split_list(stored: &str) -> Vec<String> {
     stored.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_move_leads_out_of_its_sources_and_ended_is_final() {
+        for step in [Move::Publish, Move::Pause, Move::Resume, Move::End] {
+            assert!(!step.from().contains(&step.to()), "{step:?} is a no-op move");
+            assert!(!step.from().contains(&CampaignStatus::Ended), "{step:?} leaves ended");
+        }
+        assert_eq!(
+            Move::End.from(),
+            &[CampaignStatus::Draft, CampaignStatus::Active, CampaignStatus::Paused]
+        );
+    }
 }

@@ -8,10 +8,12 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::models::{BatchRow, CampaignRow, NewBatch, NewCampaign};
+pub use super::models::Move;
+use super::models::{BatchRow, CampaignRow, CampaignStatus, NewBatch, NewCampaign};
 use crate::audit::{self, Target};
 use crate::db::schema::{campaigns, voucher_batches};
 use crate::db::{write_tx, DbConnection};
+use crate::domain::Category;
 use crate::error::{AppError, Code};
 use crate::http::PageRequest;
 use crate::time::now;
@@ -24,7 +26,7 @@ pub struct CampaignDraft {
     pub target_leverage: f64,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
-    pub eligible_categories: Vec<String>,
+    pub eligible_categories: Vec<Category>,
     pub eligible_districts: Vec<String>,
     pub require_real_name: bool,
     pub refund_returns_voucher: bool,
@@ -32,14 +34,15 @@ pub struct CampaignDraft {
 
 /// Creates a draft campaign and audits `campaign.create`.
 pub fn create_campaign(conn: &mut DbConnection, actor_id: i64, draft: &CampaignDraft) -> Result<CampaignRow, AppError> {
-    let categories = draft.eligible_categories.join(",");
+    let categories: Vec<&str> = draft.eligible_categories.iter().map(|c| c.as_str()).collect();
+    let categories = categories.join(",");
     let districts = draft.eligible_districts.join(",");
     write_tx(conn, |conn| {
         let row: CampaignRow = diesel::insert_into(campaigns::table)
             .values(&NewCampaign {
                 name: &draft.name,
                 description: &draft.description,
-                status: "draft",
+                status: CampaignStatus::Draft.as_str(),
                 budget_fen: draft.budget_fen,
                 reserved_fen: 0,
                 target_leverage: draft.target_leverage,
@@ -59,62 +62,26 @@ pub fn create_campaign(conn: &mut DbConnection, actor_id: i64, draft: &CampaignD
     })
 }
 
-/// A lifecycle move of API.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Move {
-    Publish,
-    Pause,
-    Resume,
-    End,
-}
-
-impl Move {
-    /// The statuses the move may start from.
-    fn from(self) -> &'static [&'static str] {
-        match self {
-            Move::Publish => &["draft"],
-            Move::Pause => &["active"],
-            Move::Resume => &["paused"],
-            Move::End => &["draft", "active", "paused"],
-        }
-    }
-
-    fn to(self) -> &'static str {
-        match self {
-            Move::Publish | Move::Resume => "active",
-            Move::Pause => "paused",
-            Move::End => "ended",
-        }
-    }
-
-    /// The audit verb: `campaign.<verb>`.
-    pub fn verb(self) -> &'static str {
-        match self {
-            Move::Publish => "publish",
-            Move::Pause => "pause",
-            Move::Resume => "resume",
-            Move::End => "end",
-        }
-    }
-}
-
 /// Moves a campaign with one conditional UPDATE on the allowed source statuses and
 /// audits it. No row changed: 404 if the campaign does not exist, else 409.
 pub fn transition(conn: &mut DbConnection, actor_id: i64, id: i64, step: Move) -> Result<CampaignRow, AppError> {
     write_tx(conn, |conn| {
-        let moved: Option<CampaignRow> =
-            diesel::update(campaigns::table.find(id).filter(campaigns::status.eq_any(step.from())))
-                .set(campaigns::status.eq(step.to()))
-                .returning(campaigns::all_columns)
-                .get_result(conn)
-                .optional()?;
+        let moved: Option<CampaignRow> = diesel::update(
+            campaigns::table
+                .find(id)
+                .filter(campaigns::status.eq_any(step.from().iter().map(|s| s.as_str()))),
+        )
+        .set(campaigns::status.eq(step.to()))
+        .returning(campaigns::all_columns)
+        .get_result(conn)
+        .optional()?;
         match moved {
             Some(row) => {
                 audit::record(conn, actor_id, Target::Campaign, step.verb(), id, None)?;
                 Ok(row)
             }
             None => {
-                let status: String = campaigns::table.find(id).select(campaigns::status).first(conn)?;
+                let status = status_of(conn, id)?;
                 Err(AppError::invalid_state(format!(
                     "a campaign that is {status} cannot {}",
                     step.verb()
@@ -122,6 +89,12 @@ pub fn transition(conn: &mut DbConnection, actor_id: i64, id: i64, step: Move) -
             }
         }
     })
+}
+
+/// A campaign's status as stored; 404 when there is no such campaign.
+fn status_of(conn: &mut DbConnection, id: i64) -> Result<CampaignStatus, AppError> {
+    let status: String = campaigns::table.find(id).select(campaigns::status).first(conn)?;
+    Ok(CampaignStatus::try_from(status)?)
 }
 
 /// A batch as an admin asked for it, already validated field by field.
@@ -155,7 +128,7 @@ pub fn create_batch(
             .find(campaign_id)
             .select((campaigns::status, campaigns::starts_at, campaigns::ends_at))
             .first(conn)?;
-        if status == "ended" {
+        if CampaignStatus::try_from(status)? == CampaignStatus::Ended {
             return Err(AppError::invalid_state("the campaign has ended"));
         }
         let mut errors = crate::error::FieldErrors::new();
@@ -177,17 +150,13 @@ pub fn create_batch(
         let reserved = diesel::update(
             campaigns::table
                 .find(campaign_id)
-                .filter(campaigns::status.ne("ended"))
+                .filter(campaigns::status.ne(CampaignStatus::Ended))
                 .filter((campaigns::reserved_fen + face).le(campaigns::budget_fen)),
         )
         .set(campaigns::reserved_fen.eq(campaigns::reserved_fen + face))
         .execute(conn)?;
         if reserved == 0 {
-            let status: String = campaigns::table
-                .find(campaign_id)
-                .select(campaigns::status)
-                .first(conn)?;
-            return Err(if status == "ended" {
+            return Err(if status_of(conn, campaign_id)? == CampaignStatus::Ended {
                 AppError::invalid_state("the campaign has ended")
             } else {
                 AppError::new(
@@ -218,10 +187,14 @@ pub fn create_batch(
 }
 
 /// One page of campaigns, newest first, of one status or all.
-pub fn list(conn: &mut DbConnection, status: Option<&str>, page: PageRequest) -> QueryResult<Vec<CampaignRow>> {
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<CampaignStatus>,
+    page: PageRequest,
+) -> QueryResult<Vec<CampaignRow>> {
     let mut query = campaigns::table.into_boxed();
     if let Some(status) = status {
-        query = query.filter(campaigns::status.eq(status.to_owned()));
+        query = query.filter(campaigns::status.eq(status));
     }
     if let Some(after) = page.after {
         query = query.filter(campaigns::id.lt(after));
@@ -233,7 +206,7 @@ pub fn list(conn: &mut DbConnection, status: Option<&str>, page: PageRequest) ->
 pub fn find(conn: &mut DbConnection, id: i64, any_status: bool) -> QueryResult<Option<CampaignRow>> {
     let mut query = campaigns::table.filter(campaigns::id.eq(id)).into_boxed();
     if !any_status {
-        query = query.filter(campaigns::status.eq("active"));
+        query = query.filter(campaigns::status.eq(CampaignStatus::Active));
     }
     query.first(conn).optional()
 }

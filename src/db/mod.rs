@@ -6,10 +6,13 @@
 //! starts with `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes
 //! ignores `busy_timeout` and fails with "database is locked" under concurrency.
 //! Handlers reach the database only through [`run`], which moves the blocking diesel
-//! call off the async threads.
+//! call off the async threads. A database that is not there (down, restarting,
+//! failing over, busy, or a pool that runs dry) is a 503 decided in [`unavailable`];
+//! a connection that broke is dropped by the pool and replaced.
 
 pub mod migrations;
 pub mod schema;
+pub mod unavailable;
 
 use std::time::Duration;
 
@@ -153,7 +156,12 @@ where
             .map_err(E::from),
         Err(error) => {
             if let Err(rollback_error) = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
-                tracing::error!(error = %rollback_error, "rollback failed");
+                // A lost connection rolls the transaction back on the server anyway.
+                if unavailable::classify(&rollback_error).is_some() {
+                    tracing::warn!(error = %rollback_error, "rollback failed: the connection is gone");
+                } else {
+                    tracing::error!(error = %rollback_error, "rollback failed");
+                }
             }
             Err(error)
         }
@@ -165,7 +173,8 @@ where
 
 /// Runs a blocking database closure on actix's blocking thread pool with a pooled
 /// connection taken inside it (taking one can block), keeping the caller's tracing
-/// span. A pool that yields no connection in time answers 503.
+/// span. A pool that yields no connection in time answers 503, and so does a
+/// database that went away under the closure (see [`unavailable`]).
 pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
@@ -179,11 +188,29 @@ where
         let checkout = pool.get();
         crate::metrics::pool_checkout(asked.elapsed(), checkout.is_err());
         let mut conn = checkout.map_err(|e| {
-            tracing::warn!(error = %e, "no database connection available");
-            AppError::new(Code::ServiceUnavailable, "the database is busy, try again")
+            let state = pool.state();
+            let cause = unavailable::classify_checkout(&e, state.connections, state.idle_connections, pool.max_size());
+            unavailable::error(cause, &e)
         })?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        if matches!(&result, Err(e) if e.code() == Code::ServiceUnavailable) {
+            drop_if_dead(&mut conn);
+        }
+        result
     })
     .await
     .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// After an unavailability error: a PostgreSQL connection that no longer answers is
+/// marked broken, so that the pool drops it (`has_broken`) and opens a new one
+/// instead of handing the dead one to the next request. diesel marks most of them
+/// itself (libpq reports an unknown transaction status); this catches the rest. Costs
+/// one round trip, only on this failure path.
+fn drop_if_dead(conn: &mut DbConnection) {
+    if let DbConnection::Postgresql(c) = conn {
+        if c.batch_execute("SELECT 1").is_err() {
+            AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error();
+        }
+    }
 }

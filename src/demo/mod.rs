@@ -29,9 +29,9 @@ use crate::db::schema::{
     audit_log, campaigns, merchant_members, merchants, offers, orders, payments, users, voucher_batches, vouchers,
 };
 use crate::db::{write_tx, DbConnection};
+use plan::residents;
 pub use plan::DemoSize;
 use progress::Progress;
-use rows::User;
 
 /// Rows per INSERT: the widest row (orders, 18 columns) stays far below both
 /// engines' limit on bind parameters.
@@ -65,14 +65,6 @@ pub struct DemoSummary {
     pub elapsed: std::time::Duration,
 }
 
-fn resident_phone(n: i64) -> String {
-    format!("139{n:08}")
-}
-
-fn owner_phone(n: i64) -> String {
-    format!("137{n:08}")
-}
-
 /// How many users and merchants exist: the demo only fills an empty database.
 fn existing(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
     let u = users::table.count().get_result(conn)?;
@@ -91,15 +83,22 @@ fn refuse_unless_empty(conn: &mut DbConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Inserts `rows` in chunks on the engine's own connection, advancing the bar.
+/// Inserts `rows` (taken by value: the status enums are insertable by value only)
+/// in chunks on the engine's own connection, advancing the bar.
 macro_rules! insert_chunks {
     ($conn:expr, $progress:expr, $table:expr, $rows:expr) => {{
-        for chunk in $rows.chunks(CHUNK) {
+        let mut rows = $rows.into_iter();
+        loop {
+            let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
+            let n = chunk.len() as u64;
+            if n == 0 {
+                break;
+            }
             match &mut *$conn {
                 DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
                 DbConnection::Postgresql(c) => diesel::insert_into($table).values(chunk).execute(c)?,
             };
-            $progress.advance(chunk.len() as u64);
+            $progress.advance(n);
         }
     }};
 }
@@ -134,49 +133,37 @@ pub fn seed(conn: &mut DbConnection, settings: &Settings, options: &DemoOptions)
         SEED,
     )?;
     let mut progress = Progress::new(data.row_count(), options.quiet);
+    let summary = DemoSummary {
+        users: data.people.count() as u64,
+        merchants: data.merchants.len() as u64,
+        offers: data.offers.len() as u64,
+        campaigns: data.campaigns.len() as u64,
+        batches: data.batches.len() as u64,
+        vouchers: data.vouchers.len() as u64,
+        orders: data.orders.len() as u64,
+        first_resident_phone: residents::resident_phone(1),
+        last_resident_phone: residents::resident_phone(options.size.residents),
+        elapsed: std::time::Duration::ZERO,
+    };
 
+    let people = &data.people;
     write_tx(conn, |conn| -> anyhow::Result<()> {
         refuse_unless_empty(conn)?;
 
         progress.stage("users");
-        let mut people = vec![User {
-            id: plan::ADMIN_ID,
-            phone: options.admin_phone.clone(),
-            password_hash: admin_hash.clone(),
-            display_name: "演示管理员".to_owned(),
-            role: "admin",
-            created_at: data.users_created_at - Duration::days(30),
-        }];
-        for (i, m) in data.merchants.iter().enumerate() {
-            people.push(User {
-                id: data.owner_ids.start + i as i64,
-                phone: owner_phone(i as i64 + 1),
-                password_hash: shared_hash.clone(),
-                display_name: format!("{}店主", m.name.chars().take(40).collect::<String>()),
-                role: "resident",
-                created_at: m.created_at - Duration::days(1),
-            });
-        }
-        insert_chunks!(conn, progress, users::table, people);
-        // Residents are made a chunk at a time: 250,000 rows need not sit in memory.
-        let first = data.resident_ids.start;
-        let mut id = first;
-        while id < data.resident_ids.end {
-            let end = (id + CHUNK as i64).min(data.resident_ids.end);
-            let chunk: Vec<User> = (id..end)
-                .map(|uid| {
-                    let n = uid - first + 1;
-                    User {
-                        id: uid,
-                        phone: resident_phone(n),
-                        password_hash: shared_hash.clone(),
-                        display_name: format!("居民{n:06}"),
-                        role: "resident",
-                        created_at: data.users_created_at + Duration::minutes(n % 50_000),
-                    }
-                })
-                .collect();
-            insert_chunks!(conn, progress, users::table, chunk);
+        let admin = residents::admin(&options.admin_phone, &admin_hash, people.users_created_at);
+        insert_chunks!(conn, progress, users::table, [admin]);
+        let owners = residents::owners(&data.merchants, people.owner_ids.start, &shared_hash);
+        insert_chunks!(conn, progress, users::table, owners);
+        let mut id = people.resident_ids.start;
+        while id < people.resident_ids.end {
+            let end = (id + CHUNK as i64).min(people.resident_ids.end);
+            insert_chunks!(
+                conn,
+                progress,
+                users::table,
+                residents::residents(people, id..end, &shared_hash)
+            );
             id = end;
         }
 
@@ -209,16 +196,8 @@ pub fn seed(conn: &mut DbConnection, settings: &Settings, options: &DemoOptions)
     progress.finish();
 
     Ok(DemoSummary {
-        users: 1 + (data.owner_ids.end - data.owner_ids.start) as u64 + options.size.residents as u64,
-        merchants: data.merchants.len() as u64,
-        offers: data.offers.len() as u64,
-        campaigns: data.campaigns.len() as u64,
-        batches: data.batches.len() as u64,
-        vouchers: data.vouchers.len() as u64,
-        orders: data.orders.len() as u64,
-        first_resident_phone: resident_phone(1),
-        last_resident_phone: resident_phone(options.size.residents),
         elapsed: started.elapsed(),
+        ..summary
     })
 }
 

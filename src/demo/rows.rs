@@ -1,13 +1,22 @@
 //! The demo's rows, written with explicit ids: the database is empty when the demo
 //! starts, so the generator can link rows without reading ids back (PostgreSQL's
 //! sequences are moved past them afterwards, see `super::advance_sequences`).
+//! Statuses, roles and kinds are the features' enums (stored as their text); the
+//! rows are inserted by value (the enums are `AsExpression<Text>` by value only).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::campaigns::models::CampaignStatus;
 use crate::db::schema::{
     audit_log, campaigns, merchant_members, merchants, offers, orders, payments, users, voucher_batches, vouchers,
 };
+use crate::domain::{Category, Role};
+use crate::merchants::models::{MemberRole, MerchantStatus};
+use crate::offers::models::OfferStatus;
+use crate::orders::models::OrderStatus;
+use crate::payments::{PaymentKind, PaymentStatus};
+use crate::vouchers::status::VoucherStatus;
 
 #[derive(Insertable)]
 #[diesel(treat_none_as_null = true)]
@@ -17,7 +26,7 @@ pub struct User {
     pub phone: String,
     pub password_hash: String,
     pub display_name: String,
-    pub role: &'static str,
+    pub role: Role,
     pub created_at: NaiveDateTime,
 }
 
@@ -28,11 +37,11 @@ pub struct Merchant {
     pub id: i64,
     pub name: String,
     pub license_no: String,
-    pub category: &'static str,
+    pub category: Category,
     pub district: String,
     pub address: String,
     pub contact_phone: String,
-    pub status: &'static str,
+    pub status: MerchantStatus,
     pub review_note: Option<String>,
     pub owner_id: i64,
     pub search_text: String,
@@ -45,7 +54,7 @@ pub struct Merchant {
 pub struct Member {
     pub merchant_id: i64,
     pub user_id: i64,
-    pub role: &'static str,
+    pub role: MemberRole,
     pub created_at: NaiveDateTime,
 }
 
@@ -72,7 +81,7 @@ pub struct Offer {
     pub description: String,
     pub price_fen: i64,
     pub stock: Option<i64>,
-    pub status: &'static str,
+    pub status: OfferStatus,
     pub search_text: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -85,7 +94,7 @@ pub struct Campaign {
     pub id: i64,
     pub name: String,
     pub description: String,
-    pub status: &'static str,
+    pub status: CampaignStatus,
     pub budget_fen: i64,
     pub reserved_fen: i64,
     pub target_leverage: f64,
@@ -129,7 +138,7 @@ pub struct Voucher {
     pub slot: i64,
     pub discount_fen: i64,
     pub min_spend_fen: i64,
-    pub status: &'static str,
+    pub status: VoucherStatus,
     pub claimed_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub order_id: Option<i64>,
@@ -149,7 +158,7 @@ pub struct Order {
     pub gross_fen: i64,
     pub subsidy_fen: i64,
     pub payable_fen: i64,
-    pub status: &'static str,
+    pub status: OrderStatus,
     pub redemption_code: Option<String>,
     pub created_at: NaiveDateTime,
     pub payment_due_at: NaiveDateTime,
@@ -168,8 +177,8 @@ pub struct Payment {
     pub provider: &'static str,
     pub reference: String,
     pub amount_fen: i64,
-    pub kind: &'static str,
-    pub status: &'static str,
+    pub kind: PaymentKind,
+    pub status: PaymentStatus,
     pub created_at: NaiveDateTime,
     pub confirmed_at: Option<NaiveDateTime>,
 }

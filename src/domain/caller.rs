@@ -20,6 +20,14 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// A resident by id: the buyer of an order (only residents buy).
+    pub fn resident(id: i64) -> Caller {
+        Caller {
+            id,
+            role: Role::Resident,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

@@ -146,6 +146,14 @@ macro_rules! text_enum {
             }
         }
 
+        /// By reference too: `Insertable` and `AsChangeset` derives bind `&field`.
+        impl<'a> ::diesel::expression::AsExpression<::diesel::sql_types::Text> for &'a $name {
+            type Expression = <&'static str as ::diesel::expression::AsExpression<::diesel::sql_types::Text>>::Expression;
+            fn as_expression(self) -> Self::Expression {
+                <&'static str as ::diesel::expression::AsExpression<::diesel::sql_types::Text>>::as_expression(self.as_str())
+            }
+        }
+
         impl ::diesel::expression::AsExpression<::diesel::sql_types::Nullable<::diesel::sql_types::Text>> for $name {
             type Expression = <&'static str as ::diesel::expression::AsExpression<
                 ::diesel::sql_types::Nullable<::diesel::sql_types::Text>,

@@ -196,6 +196,18 @@ pub fn choice_list(value: &Value, allowed: &[&str]) -> Result<Vec<String>, Strin
     Ok(out)
 }
 
+/// A list of distinct values of a closed vocabulary (a `text_enum!`, whose `NAMES`
+/// are `names`), in the order given; the errors are those of [`choice_list`].
+pub fn vocabulary_list<T: std::str::FromStr>(value: &Value, names: &[&str]) -> Result<Vec<T>, String> {
+    choice_list(value, names)?
+        .iter()
+        .map(|text| {
+            text.parse()
+                .map_err(|_| format!("must be one of: {}", names.join(", ")))
+        })
+        .collect()
+}
+
 /// One string out of `allowed`; the error names the allowed values.
 pub fn choice(value: &Value, allowed: &[&str]) -> Result<String, String> {
     let s = string(value)?;

@@ -1,10 +1,13 @@
 //! HTTP plumbing shared by every feature: body and query validation, cursor
-//! pagination, and the extractor configs that give actix's own rejections
+//! pagination, the shared OpenAPI parameters ([`params`]), and the extractor configs that give actix's own rejections
 //! (bad JSON, wrong content type, oversized body, bad path or query) the
 //! problem+json shape with a stable code.
 
 pub mod form;
+pub mod params;
 pub mod query;
+
+pub use params::{IdempotencyKeyHeader, PageParams};
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest};

@@ -67,6 +67,12 @@ impl QueryForm {
         }
     }
 
+    /// An optional parameter naming a variant of a closed vocabulary (a
+    /// `text_enum!`, whose `NAMES` are `names`): `status=bogus` is 422 listing them.
+    pub fn one_of<T: std::str::FromStr>(&mut self, name: &str, names: &[&str]) -> Option<T> {
+        self.choice(name, names).and_then(|value| value.parse().ok())
+    }
+
     /// An optional id or other integer parameter.
     pub fn integer(&mut self, name: &str) -> Option<i64> {
         let value = self.raw(name)?;

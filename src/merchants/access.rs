@@ -7,10 +7,10 @@
 
 use diesel::prelude::*;
 
-use super::models::{role, status, MerchantRow};
-use crate::auth::AuthUser;
+use super::models::{MemberRole, MerchantRow, MerchantStatus};
 use crate::db::schema::{merchant_members, merchants};
 use crate::db::DbConnection;
+use crate::domain::Caller;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl Relation {
 }
 
 /// The caller's relation to merchant `merchant_id` (which need not exist).
-pub fn relation(conn: &mut DbConnection, merchant_id: i64, user: Option<AuthUser>) -> QueryResult<Relation> {
+pub fn relation(conn: &mut DbConnection, merchant_id: i64, user: Option<Caller>) -> QueryResult<Relation> {
     let Some(user) = user else {
         return Ok(Relation::Stranger);
     };
@@ -64,16 +64,16 @@ pub fn relation(conn: &mut DbConnection, merchant_id: i64, user: Option<AuthUser
         .select(merchant_members::role)
         .first(conn)
         .optional()?;
-    Ok(match member_role.as_deref() {
-        Some(role::OWNER) => Relation::Owner,
+    Ok(match member_role.as_deref().map(MemberRole::parse) {
+        Some(Some(MemberRole::Owner)) => Relation::Owner,
         Some(_) => Relation::Staff,
         None => Relation::Stranger,
     })
 }
 
 /// Whether someone with `relation` may see a merchant with `merchant_status`.
-pub fn can_see(relation: Relation, merchant_status: &str) -> bool {
-    merchant_status == status::APPROVED || relation.sees_everything()
+pub fn can_see(relation: Relation, merchant_status: MerchantStatus) -> bool {
+    merchant_status == MerchantStatus::Approved || relation.sees_everything()
 }
 
 /// The merchant as the caller may see it, with the caller's relation to it; 404
@@ -81,7 +81,7 @@ pub fn can_see(relation: Relation, merchant_status: &str) -> bool {
 pub fn visible_merchant(
     conn: &mut DbConnection,
     merchant_id: i64,
-    user: Option<AuthUser>,
+    user: Option<Caller>,
 ) -> AppResult<(MerchantRow, Relation)> {
     let merchant: MerchantRow = merchants::table
         .find(merchant_id)
@@ -89,7 +89,7 @@ pub fn visible_merchant(
         .optional()?
         .ok_or_else(AppError::not_found)?;
     let relation = relation(conn, merchant_id, user)?;
-    if can_see(relation, &merchant.status) {
+    if can_see(relation, merchant.status) {
         Ok((merchant, relation))
     } else {
         Err(AppError::not_found())

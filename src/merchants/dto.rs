@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::models::MerchantRow;
+use super::models::{MemberRole, MerchantRow, MerchantStatus};
+use crate::domain::{Category, District};
 use crate::time::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -12,14 +13,12 @@ pub struct MerchantDto {
     pub id: i64,
     pub name: String,
     pub license_no: String,
-    #[schema(value_type = crate::openapi::Category)]
-    pub category: String,
-    #[schema(value_type = crate::openapi::District)]
+    pub category: Category,
+    #[schema(value_type = District)]
     pub district: String,
     pub address: String,
     pub contact_phone: String,
-    #[schema(value_type = crate::openapi::MerchantStatus)]
-    pub status: String,
+    pub status: MerchantStatus,
     /// The reason of the latest reject, suspend or reinstate; null before any.
     #[schema(required = true)]
     pub review_note: Option<String>,
@@ -50,7 +49,7 @@ pub struct StaffDto {
     pub user_id: i64,
     /// Always `staff`.
     #[schema(value_type = String, pattern = "^staff$")]
-    pub role: &'static str,
+    pub role: MemberRole,
 }
 
 // Request bodies, for the OpenAPI document. Handlers validate bodies with
@@ -67,9 +66,8 @@ pub struct MerchantApplication {
     /// lower case is accepted and stored upper case.
     #[schema(pattern = "^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$", example = "91131000MA0FXXXX0H")]
     pub license_no: String,
-    #[schema(value_type = crate::openapi::Category)]
-    pub category: String,
-    #[schema(value_type = crate::openapi::District)]
+    pub category: Category,
+    #[schema(value_type = District)]
     pub district: String,
     #[schema(min_length = 1, max_length = 200)]
     pub address: String,

@@ -4,21 +4,15 @@ use actix_web::{web, HttpResponse};
 
 use super::access;
 use super::dto::{MerchantDto, StaffDto};
-use super::models::status;
+use super::models::{MemberRole, MerchantStatus};
 use super::repo::{self, Application, Move, PublicFilter};
 use crate::auth::{AdminUser, AuthUser, MaybeUser};
 use crate::db;
-use crate::domain::category::CATEGORIES;
-use crate::domain::{ContactPhone, CreditCode, Phone};
+use crate::domain::{Category, ContactPhone, CreditCode, District, Phone};
 use crate::error::AppResult;
 use crate::http::form::{choice, present, string, text, Form, JsonBody};
 use crate::http::query::{QueryForm, QueryMap};
 use crate::state::AppState;
-
-/// The configured districts, as the `choice` parsers want them.
-pub fn districts(state: &AppState) -> Vec<&str> {
-    state.settings.platform.districts.iter().map(String::as_str).collect()
-}
 
 /// `POST /merchants`
 #[utoipa::path(post, path = "/api/v1/merchants", tag = "merchants", request_body = super::dto::MerchantApplication,
@@ -26,11 +20,15 @@ pub fn districts(state: &AppState) -> Vec<&str> {
     responses((status = 201, description = "The application, `status: pending`; the caller owns it", body = MerchantDto),
               (status = 409, description = "license_taken: another merchant that is not rejected holds the code")))]
 pub async fn apply(state: web::Data<AppState>, user: AuthUser, body: JsonBody) -> AppResult<HttpResponse> {
-    let districts = districts(&state);
+    let districts = state.settings.platform.districts();
     let mut form = Form::new(body)?;
     let name = form.required("name", |v| text(v, 1, 100));
     let license_no = form.required("license_no", |v| CreditCode::parse(string(v)?));
-    let category = form.required("category", |v| choice(v, CATEGORIES));
+    let category = form.required("category", |v| {
+        choice(v, Category::NAMES)?
+            .parse::<Category>()
+            .map_err(|e| e.to_string())
+    });
     let district = form.required("district", |v| choice(v, &districts));
     let address = form.required("address", |v| text(v, 1, 200));
     let contact_phone = form.required("contact_phone", |v| ContactPhone::parse(string(v)?));
@@ -49,18 +47,19 @@ pub async fn apply(state: web::Data<AppState>, user: AuthUser, body: JsonBody) -
 
 /// `GET /merchants?category=&district=&q=`
 #[utoipa::path(get, path = "/api/v1/merchants", tag = "merchants",
-    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
-           ("category" = Option<crate::openapi::Category>, Query, description = "Only this category"),
-           ("district" = Option<crate::openapi::District>, Query, description = "Only this district"),
+    params(crate::http::PageParams,
+           ("category" = Option<Category>, Query, description = "Only this category"),
+           ("district" = Option<District>, Query, description = "Only this district"),
            ("q" = Option<String>, Query, max_length = 100, pattern = "^[^\\x00]*$", description = "Case-insensitive substring of the name (trimmed; empty means none)")),
     responses((status = 200, description = "Approved merchants, newest first", body = crate::http::Page<MerchantDto>)))]
 pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<HttpResponse> {
-    let districts = districts(&state);
+    let districts = state.settings.platform.districts();
     let mut form = QueryForm::new(query);
     let page = form.page();
     let filter = PublicFilter {
-        category: form.choice("category", CATEGORIES),
+        category: form
+            .choice("category", Category::NAMES)
+            .and_then(|c| Category::parse(&c)),
         district: form.choice("district", &districts),
         q: form.text("q", 100),
     };
@@ -75,27 +74,26 @@ pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<Http
     responses((status = 200, description = "The merchant: approved ones to all, any status to its members and admins", body = MerchantDto)))]
 pub async fn show(state: web::Data<AppState>, user: MaybeUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let (merchant, _) = db::run(&state.pool, move |c| access::visible_merchant(c, id, user.0)).await?;
+    let caller = user.0.map(|u| u.caller());
+    let (merchant, _) = db::run(&state.pool, move |c| access::visible_merchant(c, id, caller)).await?;
     Ok(HttpResponse::Ok().json(MerchantDto::from(merchant)))
 }
 
 /// `GET /admin/merchants?status=`: the pending queue oldest first, every other view
 /// newest first (see [`repo::admin_list_oldest_first`]).
 #[utoipa::path(get, path = "/api/v1/admin/merchants", tag = "merchants", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
-           ("status" = Option<crate::openapi::MerchantStatus>, Query, description = "Only this status; `pending` is the review queue, oldest first")),
+    params(crate::http::PageParams,
+           ("status" = Option<MerchantStatus>, Query, description = "Only this status; `pending` is the review queue, oldest first")),
     responses((status = 200, description = "Merchants, newest first (the pending queue oldest first)", body = crate::http::Page<MerchantDto>),
               (status = 403, description = "forbidden: administrators only")))]
 pub async fn admin_list(state: web::Data<AppState>, _admin: AdminUser, query: QueryMap) -> AppResult<HttpResponse> {
     let mut form = QueryForm::new(query);
     let page = form.page();
-    let status_filter = form.choice("status", status::ALL);
+    let status_filter = form
+        .choice("status", MerchantStatus::NAMES)
+        .and_then(|s| MerchantStatus::parse(&s));
     form.finish()?;
-    let rows = db::run(&state.pool, move |c| {
-        Ok(repo::list_for_admin(c, status_filter.as_deref(), page)?)
-    })
-    .await?;
+    let rows = db::run(&state.pool, move |c| Ok(repo::list_for_admin(c, status_filter, page)?)).await?;
     Ok(HttpResponse::Ok().json(page.page(rows, |m| m.id, MerchantDto::from)))
 }
 
@@ -196,14 +194,15 @@ pub async fn add_staff(
     let phone = form.required("phone", |v| Phone::parse(string(v)?));
     form.finish()?;
     let phone = present(phone)?;
+    let caller = user.caller();
     let user_id = db::run(&state.pool, move |c| {
-        repo::add_staff(c, merchant_id, user, phone.as_str())
+        repo::add_staff(c, merchant_id, caller, phone.as_str())
     })
     .await?;
     Ok(HttpResponse::Created().json(StaffDto {
         merchant_id,
         user_id,
-        role: "staff",
+        role: MemberRole::Staff,
     }))
 }
 
@@ -220,6 +219,10 @@ pub async fn remove_staff(
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
     let (merchant_id, staff_id) = path.into_inner();
-    db::run(&state.pool, move |c| repo::remove_staff(c, merchant_id, user, staff_id)).await?;
+    let caller = user.caller();
+    db::run(&state.pool, move |c| {
+        repo::remove_staff(c, merchant_id, caller, staff_id)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

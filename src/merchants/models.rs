@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{merchant_members, merchants};
+use crate::domain::Category;
 
 crate::text_enum! {
     /// A merchant's review status.
@@ -25,47 +26,38 @@ crate::text_enum! {
     }
 }
 
-/// Merchant statuses as stored.
-pub mod status {
-    pub const PENDING: &str = "pending";
-    pub const APPROVED: &str = "approved";
-    pub const REJECTED: &str = "rejected";
-    pub const SUSPENDED: &str = "suspended";
-    pub const ALL: &[&str] = &[PENDING, APPROVED, REJECTED, SUSPENDED];
-}
-
-/// Membership roles as stored.
-pub mod role {
-    pub const OWNER: &str = "owner";
-    pub const STAFF: &str = "staff";
-}
-
 #[derive(Debug, Clone, Queryable)]
 pub struct MerchantRow {
     pub id: i64,
     pub name: String,
     pub license_no: String,
-    pub category: String,
+    #[diesel(deserialize_as = String)]
+    pub category: Category,
     pub district: String,
     pub address: String,
     pub contact_phone: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: MerchantStatus,
     pub review_note: Option<String>,
     pub owner_id: i64,
     pub search_text: String,
     pub created_at: NaiveDateTime,
 }
 
+/// Enum columns hold the enum's text (`X::as_str()`): diesel's `Insertable` derive
+/// cannot mix the enums' `AsExpression` with the borrowed `&'a str` fields.
 #[derive(Insertable)]
 #[diesel(table_name = merchants)]
 pub struct NewMerchant<'a> {
     pub name: &'a str,
     pub license_no: &'a str,
-    pub category: &'a str,
+    /// [`Category::as_str`].
+    pub category: &'static str,
     pub district: &'a str,
     pub address: &'a str,
     pub contact_phone: &'a str,
-    pub status: &'a str,
+    /// [`MerchantStatus::as_str`].
+    pub status: &'static str,
     pub owner_id: i64,
     pub search_text: &'a str,
     pub created_at: NaiveDateTime,
@@ -73,9 +65,9 @@ pub struct NewMerchant<'a> {
 
 #[derive(Insertable)]
 #[diesel(table_name = merchant_members)]
-pub struct NewMember<'a> {
+pub struct NewMember {
     pub merchant_id: i64,
     pub user_id: i64,
-    pub role: &'a str,
+    pub role: MemberRole,
     pub created_at: NaiveDateTime,
 }

@@ -3,12 +3,12 @@
 use diesel::prelude::*;
 
 use super::access;
-use super::models::{role, status, MerchantRow, NewMember, NewMerchant};
-use crate::audit::{self, Target};
-use crate::auth::AuthUser;
+use super::models::{MemberRole, MerchantRow, MerchantStatus, NewMember, NewMerchant};
+use crate::audit::{self, AuditTarget};
 use crate::db::is_unique_violation;
 use crate::db::schema::{merchant_members, merchants, users};
 use crate::db::{write_tx, DbConnection};
+use crate::domain::{Caller, Category};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::PageRequest;
 use crate::search;
@@ -20,7 +20,7 @@ pub struct Application {
     pub name: String,
     /// Upper-case, check character verified.
     pub license_no: String,
-    pub category: String,
+    pub category: Category,
     pub district: String,
     pub address: String,
     pub contact_phone: String,
@@ -40,7 +40,7 @@ pub fn apply(conn: &mut DbConnection, owner_id: i64, app: &Application) -> AppRe
     write_tx(conn, |conn| {
         let held: i64 = merchants::table
             .filter(merchants::license_no.eq(&app.license_no))
-            .filter(merchants::status.ne(status::REJECTED))
+            .filter(merchants::status.ne(MerchantStatus::Rejected))
             .count()
             .get_result(conn)?;
         if held > 0 {
@@ -48,14 +48,14 @@ pub fn apply(conn: &mut DbConnection, owner_id: i64, app: &Application) -> AppRe
         }
         let created_at = now();
         let merchant: MerchantRow = diesel::insert_into(merchants::table)
-            .values(&NewMerchant {
+            .values(NewMerchant {
                 name: &app.name,
                 license_no: &app.license_no,
-                category: &app.category,
+                category: app.category.as_str(),
                 district: &app.district,
                 address: &app.address,
                 contact_phone: &app.contact_phone,
-                status: status::PENDING,
+                status: MerchantStatus::Pending.as_str(),
                 owner_id,
                 search_text: &search::merchant_text(&app.name),
                 created_at,
@@ -70,10 +70,10 @@ pub fn apply(conn: &mut DbConnection, owner_id: i64, app: &Application) -> AppRe
                 }
             })?;
         diesel::insert_into(merchant_members::table)
-            .values(&NewMember {
+            .values(NewMember {
                 merchant_id: merchant.id,
                 user_id: owner_id,
-                role: role::OWNER,
+                role: MemberRole::Owner,
                 created_at,
             })
             .execute(conn)?;
@@ -84,7 +84,7 @@ pub fn apply(conn: &mut DbConnection, owner_id: i64, app: &Application) -> AppRe
 /// Filters of the public list (`GET /merchants`).
 #[derive(Debug, Clone, Default)]
 pub struct PublicFilter {
-    pub category: Option<String>,
+    pub category: Option<Category>,
     pub district: Option<String>,
     pub q: Option<String>,
 }
@@ -96,10 +96,10 @@ pub fn list_approved(
     page: PageRequest,
 ) -> QueryResult<Vec<MerchantRow>> {
     let mut query = merchants::table
-        .filter(merchants::status.eq(status::APPROVED))
+        .filter(merchants::status.eq(MerchantStatus::Approved))
         .into_boxed();
-    if let Some(category) = &filter.category {
-        query = query.filter(merchants::category.eq(category.clone()));
+    if let Some(category) = filter.category {
+        query = query.filter(merchants::category.eq(category));
     }
     if let Some(district) = &filter.district {
         query = query.filter(merchants::district.eq(district.clone()));
@@ -121,19 +121,19 @@ pub fn list_approved(
 /// worked through in the order applications came in (API.md), so the oldest waiting
 /// application is always on the first page; every other view is newest first, the
 /// convention of all lists. The cursor is the last id seen in either direction.
-pub fn admin_list_oldest_first(status_filter: Option<&str>) -> bool {
-    status_filter == Some(status::PENDING)
+pub fn admin_list_oldest_first(status_filter: Option<MerchantStatus>) -> bool {
+    status_filter == Some(MerchantStatus::Pending)
 }
 
 /// All merchants, or those with `status_filter`, for the admin console.
 pub fn list_for_admin(
     conn: &mut DbConnection,
-    status_filter: Option<&str>,
+    status_filter: Option<MerchantStatus>,
     page: PageRequest,
 ) -> QueryResult<Vec<MerchantRow>> {
     let mut query = merchants::table.into_boxed();
     if let Some(s) = status_filter {
-        query = query.filter(merchants::status.eq(s.to_owned()));
+        query = query.filter(merchants::status.eq(s));
     }
     if admin_list_oldest_first(status_filter) {
         if let Some(after) = page.after {
@@ -159,19 +159,19 @@ pub enum Move {
 }
 
 impl Move {
-    fn from(self) -> &'static str {
+    fn from(self) -> MerchantStatus {
         match self {
-            Move::Approve | Move::Reject => status::PENDING,
-            Move::Suspend => status::APPROVED,
-            Move::Reinstate => status::SUSPENDED,
+            Move::Approve | Move::Reject => MerchantStatus::Pending,
+            Move::Suspend => MerchantStatus::Approved,
+            Move::Reinstate => MerchantStatus::Suspended,
         }
     }
 
-    fn to(self) -> &'static str {
+    fn to(self) -> MerchantStatus {
         match self {
-            Move::Approve | Move::Reinstate => status::APPROVED,
-            Move::Reject => status::REJECTED,
-            Move::Suspend => status::SUSPENDED,
+            Move::Approve | Move::Reinstate => MerchantStatus::Approved,
+            Move::Reject => MerchantStatus::Rejected,
+            Move::Suspend => MerchantStatus::Suspended,
         }
     }
 
@@ -228,14 +228,21 @@ pub fn change_status(
                 )),
             });
         };
-        audit::record(conn, actor_id, Target::Merchant, change.verb(), merchant_id, reason)?;
+        audit::record(
+            conn,
+            actor_id,
+            AuditTarget::Merchant,
+            change.verb(),
+            merchant_id,
+            reason,
+        )?;
         Ok(merchant)
     })
 }
 
 /// The owner adds the registered user with `phone` as staff. 404 for an unknown
 /// phone; 409 `invalid_state` when that user is already a member.
-pub fn add_staff(conn: &mut DbConnection, merchant_id: i64, caller: AuthUser, phone: &str) -> AppResult<i64> {
+pub fn add_staff(conn: &mut DbConnection, merchant_id: i64, caller: Caller, phone: &str) -> AppResult<i64> {
     write_tx(conn, |conn| {
         let (_, relation) = access::visible_merchant(conn, merchant_id, Some(caller))?;
         relation.require_owner()?;
@@ -255,10 +262,10 @@ pub fn add_staff(conn: &mut DbConnection, merchant_id: i64, caller: AuthUser, ph
             return Err(already_member());
         }
         diesel::insert_into(merchant_members::table)
-            .values(&NewMember {
+            .values(NewMember {
                 merchant_id,
                 user_id,
-                role: role::STAFF,
+                role: MemberRole::Staff,
                 created_at: now(),
             })
             .execute(conn)
@@ -275,7 +282,7 @@ pub fn add_staff(conn: &mut DbConnection, merchant_id: i64, caller: AuthUser, ph
 
 /// The owner removes a staff member. The owner cannot remove themself (409
 /// `invalid_state`); a user who is not staff of this merchant is 404.
-pub fn remove_staff(conn: &mut DbConnection, merchant_id: i64, caller: AuthUser, user_id: i64) -> AppResult<()> {
+pub fn remove_staff(conn: &mut DbConnection, merchant_id: i64, caller: Caller, user_id: i64) -> AppResult<()> {
     write_tx(conn, |conn| {
         let (_, relation) = access::visible_merchant(conn, merchant_id, Some(caller))?;
         relation.require_owner()?;
@@ -283,7 +290,7 @@ pub fn remove_staff(conn: &mut DbConnection, merchant_id: i64, caller: AuthUser,
             merchant_members::table
                 .filter(merchant_members::merchant_id.eq(merchant_id))
                 .filter(merchant_members::user_id.eq(user_id))
-                .filter(merchant_members::role.eq(role::STAFF)),
+                .filter(merchant_members::role.eq(MemberRole::Staff)),
         )
         .execute(conn)?;
         if removed > 0 {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::models::OfferRow;
+use super::models::{OfferRow, OfferStatus};
 use crate::time::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -17,8 +17,7 @@ pub struct OfferDto {
     /// What is left to sell; `null` for unlimited.
     #[schema(required = true)]
     pub stock: Option<i64>,
-    #[schema(value_type = crate::openapi::OfferStatus)]
-    pub status: String,
+    pub status: OfferStatus,
     pub created_at: DateTime<Utc>,
 }
 
@@ -79,6 +78,6 @@ pub struct OfferPatchRequest {
     pub stock: Option<i64>,
     /// Not null.
     #[serde(default)]
-    #[schema(value_type = crate::openapi::OfferStatus)]
+    #[schema(value_type = OfferStatus)]
     pub status: String,
 }

@@ -3,15 +3,14 @@
 use actix_web::{web, HttpResponse};
 
 use super::dto::OfferDto;
-use super::models::status;
+use super::models::OfferStatus;
 use super::repo::{self, CatalogFilter, NewOfferCmd, OfferPatch};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db;
-use crate::domain::category::CATEGORIES;
+use crate::domain::{Category, District};
 use crate::error::AppResult;
 use crate::http::form::{choice, integer_in, present, text, Form, JsonBody, Patch};
 use crate::http::query::{QueryForm, QueryMap};
-use crate::merchants::handlers::districts;
 use crate::state::AppState;
 
 const MAX_PRICE_FEN: i64 = 100_000_000;
@@ -42,7 +41,8 @@ pub async fn create(
         price_fen: present(price_fen)?,
         stock: present(stock)?,
     };
-    let offer = db::run(&state.pool, move |c| repo::create(c, user, merchant_id, &cmd)).await?;
+    let caller = user.caller();
+    let offer = db::run(&state.pool, move |c| repo::create(c, caller, merchant_id, &cmd)).await?;
     Ok(HttpResponse::Created().json(OfferDto::from(offer)))
 }
 
@@ -77,7 +77,11 @@ pub async fn patch(
     let description = form.patch("description", |v| text(v, 0, 2000));
     let price_fen = form.patch("price_fen", |v| integer_in(v, 1, MAX_PRICE_FEN));
     let stock = form.patch("stock", |v| integer_in(v, 0, MAX_STOCK));
-    let new_status = form.patch("status", |v| choice(v, status::ALL));
+    let new_status = form.patch("status", |v| {
+        choice(v, OfferStatus::NAMES)?
+            .parse::<OfferStatus>()
+            .map_err(|e| e.to_string())
+    });
     let patch = OfferPatch {
         title: not_null(&mut form, "title", title),
         description: match description {
@@ -92,25 +96,27 @@ pub async fn patch(
         status: not_null(&mut form, "status", new_status),
     };
     form.finish()?;
-    let offer = db::run(&state.pool, move |c| repo::patch(c, user, offer_id, patch)).await?;
+    let caller = user.caller();
+    let offer = db::run(&state.pool, move |c| repo::patch(c, caller, offer_id, patch)).await?;
     Ok(HttpResponse::Ok().json(OfferDto::from(offer)))
 }
 
 /// `GET /offers?category=&district=&merchant_id=&q=`
 #[utoipa::path(get, path = "/api/v1/offers", tag = "offers",
-    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
-           ("category" = Option<crate::openapi::Category>, Query, description = "Only merchants of this category"),
-           ("district" = Option<crate::openapi::District>, Query, description = "Only merchants in this district"),
+    params(crate::http::PageParams,
+           ("category" = Option<Category>, Query, description = "Only merchants of this category"),
+           ("district" = Option<District>, Query, description = "Only merchants in this district"),
            ("merchant_id" = Option<i64>, Query, description = "Only this merchant's offers"),
            ("q" = Option<String>, Query, max_length = 100, pattern = "^[^\\x00]*$", description = "Case-insensitive substring of title or description (trimmed; empty means none)")),
     responses((status = 200, description = "Active offers of approved merchants, newest first", body = crate::http::Page<OfferDto>)))]
 pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<HttpResponse> {
-    let districts = districts(&state);
+    let districts = state.settings.platform.districts();
     let mut form = QueryForm::new(query);
     let page = form.page();
     let filter = CatalogFilter {
-        category: form.choice("category", CATEGORIES),
+        category: form
+            .choice("category", Category::NAMES)
+            .and_then(|c| Category::parse(&c)),
         district: form.choice("district", &districts),
         merchant_id: form.integer("merchant_id"),
         q: form.text("q", 100),
@@ -126,6 +132,7 @@ pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<Http
     responses((status = 200, description = "The offer while active and its merchant approved (members and admins: always)", body = OfferDto)))]
 pub async fn show(state: web::Data<AppState>, user: MaybeUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let offer = db::run(&state.pool, move |c| repo::find_visible(c, id, user.0)).await?;
+    let caller = user.0.map(|u| u.caller());
+    let offer = db::run(&state.pool, move |c| repo::find_visible(c, id, caller)).await?;
     Ok(HttpResponse::Ok().json(OfferDto::from(offer)))
 }

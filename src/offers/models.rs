@@ -13,13 +13,6 @@ crate::text_enum! {
     }
 }
 
-/// Offer statuses as stored.
-pub mod status {
-    pub const ACTIVE: &str = "active";
-    pub const INACTIVE: &str = "inactive";
-    pub const ALL: &[&str] = &[ACTIVE, INACTIVE];
-}
-
 #[derive(Debug, Clone, Queryable)]
 pub struct OfferRow {
     pub id: i64,
@@ -28,12 +21,15 @@ pub struct OfferRow {
     pub description: String,
     pub price_fen: i64,
     pub stock: Option<i64>,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: OfferStatus,
     pub search_text: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
+/// Enum columns hold the enum's text (`X::as_str()`): diesel's `Insertable` derive
+/// cannot mix the enums' `AsExpression` with the borrowed `&'a str` fields.
 #[derive(Insertable)]
 #[diesel(table_name = offers)]
 pub struct NewOffer<'a> {
@@ -42,14 +38,16 @@ pub struct NewOffer<'a> {
     pub description: &'a str,
     pub price_fen: i64,
     pub stock: Option<i64>,
-    pub status: &'a str,
+    /// [`OfferStatus::as_str`].
+    pub status: &'static str,
     pub search_text: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
 /// A PATCH as diesel applies it: `None` leaves a column alone; `stock` is
-/// `Some(None)` to make the offer unlimited.
+/// `Some(None)` to make the offer unlimited. `status` is [`OfferStatus::as_str`]
+/// (diesel's `AsChangeset` derive also needs `&OfferStatus` as an expression).
 #[derive(AsChangeset, Default)]
 #[diesel(table_name = offers)]
 pub struct OfferChanges {
@@ -57,7 +55,7 @@ pub struct OfferChanges {
     pub description: Option<String>,
     pub price_fen: Option<i64>,
     pub stock: Option<Option<i64>>,
-    pub status: Option<String>,
+    pub status: Option<&'static str>,
     pub search_text: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
 }

@@ -2,14 +2,14 @@
 
 use diesel::prelude::*;
 
-use super::models::{status, NewOffer, OfferChanges, OfferRow};
-use crate::auth::AuthUser;
+use super::models::{NewOffer, OfferChanges, OfferRow, OfferStatus};
 use crate::db::schema::{merchants, offers};
 use crate::db::{write_tx, DbConnection};
+use crate::domain::{Caller, Category};
 use crate::error::{AppError, AppResult, Code};
 use crate::http::PageRequest;
 use crate::merchants::access::{self, Relation};
-use crate::merchants::models::{status as merchant_status, MerchantRow};
+use crate::merchants::models::{MerchantRow, MerchantStatus};
 use crate::search;
 use crate::time::now;
 
@@ -30,7 +30,7 @@ pub struct OfferPatch {
     pub description: Option<String>,
     pub price_fen: Option<i64>,
     pub stock: Option<Option<i64>>,
-    pub status: Option<String>,
+    pub status: Option<OfferStatus>,
 }
 
 fn not_approved() -> AppError {
@@ -41,26 +41,26 @@ fn not_approved() -> AppError {
 /// merchant approved (409 `merchant_not_approved`).
 fn require_owner_of_approved(merchant: &MerchantRow, relation: Relation) -> AppResult<()> {
     relation.require_owner()?;
-    if merchant.status != merchant_status::APPROVED {
+    if merchant.status != MerchantStatus::Approved {
         return Err(not_approved());
     }
     Ok(())
 }
 
 /// Creates an active offer of merchant `merchant_id` for its owner.
-pub fn create(conn: &mut DbConnection, caller: AuthUser, merchant_id: i64, cmd: &NewOfferCmd) -> AppResult<OfferRow> {
+pub fn create(conn: &mut DbConnection, caller: Caller, merchant_id: i64, cmd: &NewOfferCmd) -> AppResult<OfferRow> {
     write_tx(conn, |conn| {
         let (merchant, relation) = access::visible_merchant(conn, merchant_id, Some(caller))?;
         require_owner_of_approved(&merchant, relation)?;
         let at = now();
         let row = diesel::insert_into(offers::table)
-            .values(&NewOffer {
+            .values(NewOffer {
                 merchant_id,
                 title: &cmd.title,
                 description: &cmd.description,
                 price_fen: cmd.price_fen,
                 stock: cmd.stock,
-                status: status::ACTIVE,
+                status: OfferStatus::Active.as_str(),
                 search_text: &search::offer_text(&cmd.title, &cmd.description),
                 created_at: at,
                 updated_at: at,
@@ -73,13 +73,13 @@ pub fn create(conn: &mut DbConnection, caller: AuthUser, merchant_id: i64, cmd: 
 
 /// Whether someone with `relation` to the offer's merchant may see the offer.
 fn can_see(offer: &OfferRow, merchant: &MerchantRow, relation: Relation) -> bool {
-    relation.sees_everything() || (offer.status == status::ACTIVE && merchant.status == merchant_status::APPROVED)
+    relation.sees_everything() || (offer.status == OfferStatus::Active && merchant.status == MerchantStatus::Approved)
 }
 
 /// Applies the owner's patch. The first statement touches the offer row, so the
 /// transaction holds its lock (on PostgreSQL too) before it reads the fields that
 /// `search_text` is computed from: two racing patches cannot leave it stale.
-pub fn patch(conn: &mut DbConnection, caller: AuthUser, offer_id: i64, patch: OfferPatch) -> AppResult<OfferRow> {
+pub fn patch(conn: &mut DbConnection, caller: Caller, offer_id: i64, patch: OfferPatch) -> AppResult<OfferRow> {
     write_tx(conn, |conn| {
         let at = now();
         let offer: OfferRow = diesel::update(offers::table.find(offer_id))
@@ -107,19 +107,19 @@ pub fn patch(conn: &mut DbConnection, caller: AuthUser, offer_id: i64, patch: Of
             description: patch.description,
             price_fen: patch.price_fen,
             stock: patch.stock,
-            status: patch.status,
+            status: patch.status.map(OfferStatus::as_str),
             search_text,
             updated_at: Some(at),
         };
         Ok(diesel::update(offers::table.find(offer_id))
-            .set(&changes)
+            .set(changes)
             .returning(offers::all_columns)
             .get_result(conn)?)
     })
 }
 
 /// One offer as the caller may see it; 404 when hidden or unknown.
-pub fn find_visible(conn: &mut DbConnection, offer_id: i64, caller: Option<AuthUser>) -> AppResult<OfferRow> {
+pub fn find_visible(conn: &mut DbConnection, offer_id: i64, caller: Option<Caller>) -> AppResult<OfferRow> {
     let (offer, merchant): (OfferRow, MerchantRow) = offers::table
         .inner_join(merchants::table)
         .filter(offers::id.eq(offer_id))
@@ -137,7 +137,7 @@ pub fn find_visible(conn: &mut DbConnection, offer_id: i64, caller: Option<AuthU
 /// Filters of the catalog (`GET /offers`).
 #[derive(Debug, Clone, Default)]
 pub struct CatalogFilter {
-    pub category: Option<String>,
+    pub category: Option<Category>,
     pub district: Option<String>,
     pub merchant_id: Option<i64>,
     pub q: Option<String>,
@@ -147,12 +147,12 @@ pub struct CatalogFilter {
 pub fn catalog(conn: &mut DbConnection, filter: &CatalogFilter, page: PageRequest) -> QueryResult<Vec<OfferRow>> {
     let mut query = offers::table
         .inner_join(merchants::table)
-        .filter(offers::status.eq(status::ACTIVE))
-        .filter(merchants::status.eq(merchant_status::APPROVED))
+        .filter(offers::status.eq(OfferStatus::Active))
+        .filter(merchants::status.eq(MerchantStatus::Approved))
         .select(offers::all_columns)
         .into_boxed();
-    if let Some(category) = &filter.category {
-        query = query.filter(merchants::category.eq(category.clone()));
+    if let Some(category) = filter.category {
+        query = query.filter(merchants::category.eq(category));
     }
     if let Some(district) = &filter.district {
         query = query.filter(merchants::district.eq(district.clone()));

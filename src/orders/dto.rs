@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::models::OrderRow;
+use super::models::{OrderRow, OrderStatus};
 use crate::time::utc;
 
 /// API.md's Order. `redemption_code` is shown to the order's resident only.
@@ -20,8 +20,7 @@ pub struct OrderDto {
     pub gross_fen: i64,
     pub subsidy_fen: i64,
     pub payable_fen: i64,
-    #[schema(value_type = crate::openapi::OrderStatus)]
-    pub status: String,
+    pub status: OrderStatus,
     /// 12 digits, set once paid; shown to the order's resident only (others: null).
     #[schema(required = true, pattern = "^[0-9]{12}$", example = "038412776105")]
     pub redemption_code: Option<String>,
@@ -49,7 +48,7 @@ impl OrderDto {
             gross_fen: order.gross_fen,
             subsidy_fen: order.subsidy_fen,
             payable_fen: order.payable_fen,
-            status: order.status.clone(),
+            status: order.status,
             redemption_code: if order.user_id == viewer_id {
                 order.redemption_code.clone()
             } else {

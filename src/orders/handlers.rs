@@ -2,26 +2,32 @@
 //! `/merchants/{id}/redemptions`: parse, call the repo, answer. Create, pay and
 //! refund run under the `Idempotency-Key` guard.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use chrono_tz::Tz;
-
 use super::dto::OrderDto;
-use super::models::OrderRow;
-use super::repo::{self, OrderOwner, OrderRequest, STATUSES};
+use super::models::{OrderRow, OrderStatus};
+use super::repo::{self, MoneyStep, OrderOwner, OrderRequest};
 use crate::auth::{AuthUser, Resident};
 use crate::db;
+use crate::domain::Caller;
 use crate::error::{AppError, AppResult};
 use crate::http::form::{integer, integer_in, present, string, Form, JsonBody};
 use crate::http::query::{QueryForm, QueryMap};
 use crate::http::Page;
-use crate::idempotency::{self, Claim};
-use crate::payments::{MoneyMovement, PaymentKind, ProviderAnswer};
+use crate::idempotency::{self, Claim, Completion};
+use crate::payments::{MoneyMovement, ProviderAnswer};
 use crate::state::AppState;
+
+/// The answer stored under a claimed `Idempotency-Key`: `status` and the order as
+/// its resident sees it, built from the row the repo's transaction returns.
+fn stored_answer(claim: Option<Claim>, status: StatusCode, viewer_id: i64) -> Option<Completion<OrderRow>> {
+    claim.map(|claim| claim.answer_with(status, move |order: &OrderRow| OrderDto::for_viewer(order, viewer_id)))
+}
 
 /// `POST /orders` `{offer_id, quantity, voucher_id?}`
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = super::dto::CreateOrderRequest,
-    security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 100, pattern = "^[\\x20-\\x7E]+$", description = "1-100 printable ASCII characters, scoped to the caller, the method and the path; a repeat with an equal body replays the first answer (kept at least 24 hours)")),
+    security(("bearer" = [])), params(crate::http::IdempotencyKeyHeader),
     responses((status = 201, description = "The order, pending payment: stock taken, voucher locked", body = OrderDto),
               (status = 403, description = "forbidden: administrators take no subsidy"),
               (status = 404, description = "not_found: no such offer, or not visible to the caller"),
@@ -51,8 +57,9 @@ pub async fn create(
             voucher_id: present(voucher_id)?,
             payment_timeout: state.settings.orders.payment_timeout,
         };
-        let order = db::run(&state.pool, move |c| repo::create(c, request, claim)).await?;
-        crate::metrics::order_transition("pending_payment");
+        let answer = stored_answer(claim, StatusCode::CREATED, user_id);
+        let order = db::run(&state.pool, move |c| repo::create(c, request, answer)).await?;
+        crate::metrics::order_transition(OrderStatus::PendingPayment.as_str());
         Ok(HttpResponse::Created().json(OrderDto::for_viewer(&order, user_id)))
     })
     .await
@@ -67,37 +74,6 @@ async fn start_movement(state: &web::Data<AppState>, movement: MoneyMovement) ->
         .map_err(|e| AppError::Internal(anyhow::anyhow!("payment task failed: {e}")))?
         .map_err(AppError::Internal)
 }
-
-/// `repo::pay` or `repo::refund`: (conn, time zone, user, order, provider name, the
-/// provider's answer, the idempotency claim) → the moved order.
-type RecordMovement =
-    fn(&mut db::DbConnection, Tz, i64, i64, &str, &ProviderAnswer, Option<Claim>) -> AppResult<OrderRow>;
-
-/// What differs between paying an order and refunding it; the rest of the dance
-/// (idempotency, look before moving money, the provider, the recording
-/// transaction) is the same and lives in [`move_money`].
-struct MoneyStep {
-    /// The status the order must be in.
-    from: &'static str,
-    /// "paid" / "refunded", for the 409 detail and the transition metric.
-    to: &'static str,
-    kind: PaymentKind,
-    /// The transaction that records the movement and moves the order.
-    record: RecordMovement,
-}
-
-const PAY: MoneyStep = MoneyStep {
-    from: "pending_payment",
-    to: "paid",
-    kind: PaymentKind::Payment,
-    record: repo::pay,
-};
-const REFUND: MoneyStep = MoneyStep {
-    from: "paid",
-    to: "refunded",
-    kind: PaymentKind::Refund,
-    record: repo::refund,
-};
 
 async fn move_money(
     state: web::Data<AppState>,
@@ -114,10 +90,7 @@ async fn move_money(
         // the wrong state. The conditional UPDATE in `step.record` still decides races.
         let order = db::run(&state.pool, move |c| repo::own_order(c, order_id, user_id)).await?;
         if order.status != step.from {
-            return Err(AppError::invalid_state(format!(
-                "the order is {}, it cannot be {}",
-                order.status, step.to
-            )));
+            return Err(repo::queries::invalid_move(order.status, step.to));
         }
         let movement = MoneyMovement {
             order_id,
@@ -126,11 +99,12 @@ async fn move_money(
         };
         let answer = start_movement(&state, movement).await?;
         let (provider, tz) = (state.payments.name(), state.settings.timezone());
+        let stored = stored_answer(claim, StatusCode::OK, user_id);
         let order = db::run(&state.pool, move |c| {
-            (step.record)(c, tz, user_id, order_id, provider, &answer, claim)
+            (step.record)(c, tz, user_id, order_id, provider, &answer, stored)
         })
         .await?;
-        crate::metrics::order_transition(step.to);
+        crate::metrics::order_transition(step.to.as_str());
         Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
     })
     .await
@@ -138,7 +112,7 @@ async fn move_money(
 
 /// `POST /orders/{id}/pay`
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 100, pattern = "^[\\x20-\\x7E]+$", description = "1-100 printable ASCII characters, scoped to the caller, the method and the path; a repeat with an equal body replays the first answer (kept at least 24 hours)")),
+    params(("id" = i64, Path, description = "Order id"), crate::http::IdempotencyKeyHeader),
     responses((status = 200, description = "The paid order with its redemption code; the voucher is used", body = OrderDto),
               (status = 409, description = "invalid_state: the order is not pending payment; idempotency_key_in_use"),
               (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
@@ -148,7 +122,7 @@ pub async fn pay(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    move_money(state, user, req, path.into_inner(), &PAY).await
+    move_money(state, user, req, path.into_inner(), &repo::PAY).await
 }
 
 /// `POST /orders/{id}/cancel`
@@ -159,13 +133,13 @@ pub async fn pay(
 pub async fn cancel(state: web::Data<AppState>, user: AuthUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let (user_id, order_id) = (user.id, path.into_inner());
     let order = db::run(&state.pool, move |c| repo::cancel(c, user_id, order_id)).await?;
-    crate::metrics::order_transition("cancelled");
+    crate::metrics::order_transition(OrderStatus::Cancelled.as_str());
     Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user_id)))
 }
 
 /// `POST /orders/{id}/refund`
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Order id"), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 100, pattern = "^[\\x20-\\x7E]+$", description = "1-100 printable ASCII characters, scoped to the caller, the method and the path; a repeat with an equal body replays the first answer (kept at least 24 hours)")),
+    params(("id" = i64, Path, description = "Order id"), crate::http::IdempotencyKeyHeader),
     responses((status = 200, description = "The refunded order: stock back; the voucher back or void per the campaign", body = OrderDto),
               (status = 409, description = "invalid_state: the order is not paid; idempotency_key_in_use"),
               (status = 422, description = "idempotency_key_reused, validation_failed (a bad Idempotency-Key)")))]
@@ -175,7 +149,7 @@ pub async fn refund(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    move_money(state, user, req, path.into_inner(), &REFUND).await
+    move_money(state, user, req, path.into_inner(), &repo::REFUND).await
 }
 
 /// `POST /merchants/{id}/redemptions` `{code}`
@@ -203,8 +177,9 @@ pub async fn redeem(
     });
     form.finish()?;
     let code = present(code)?;
-    let order = db::run(&state.pool, move |c| repo::redeem(c, merchant_id, user, &code)).await?;
-    crate::metrics::order_transition("redeemed");
+    let caller = user.caller();
+    let order = db::run(&state.pool, move |c| repo::redeem(c, merchant_id, caller, &code)).await?;
+    crate::metrics::order_transition(OrderStatus::Redeemed.as_str());
     Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user.id)))
 }
 
@@ -214,7 +189,8 @@ pub async fn redeem(
     responses((status = 200, description = "The order (its resident, its merchant's members and admins; the code only for its resident)", body = OrderDto)))]
 pub async fn get(state: web::Data<AppState>, user: AuthUser, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let order_id = path.into_inner();
-    let order = db::run(&state.pool, move |c| repo::visible_order(c, order_id, user)).await?;
+    let caller = user.caller();
+    let order = db::run(&state.pool, move |c| repo::visible_order(c, order_id, caller)).await?;
     Ok(HttpResponse::Ok().json(OrderDto::for_viewer(&order, user.id)))
 }
 
@@ -223,17 +199,19 @@ async fn list(
     viewer_id: i64,
     owner: OrderOwner,
     query: QueryMap,
-    membership_of: Option<AuthUser>,
+    membership_of: Option<Caller>,
 ) -> AppResult<HttpResponse> {
     let mut form = QueryForm::new(query);
-    let status = form.choice("status", STATUSES);
+    let status = form
+        .choice("status", OrderStatus::NAMES)
+        .and_then(|s| OrderStatus::parse(&s));
     let page = form.page();
     form.finish()?;
     let rows = db::run(&state.pool, move |c| {
-        if let (Some(user), OrderOwner::Merchant(merchant_id)) = (membership_of, owner) {
-            repo::require_member(c, merchant_id, user)?;
+        if let (Some(caller), OrderOwner::Merchant(merchant_id)) = (membership_of, owner) {
+            repo::require_member(c, merchant_id, caller)?;
         }
-        Ok(repo::list(c, owner, status.as_deref(), page)?)
+        Ok(repo::list(c, owner, status, page)?)
     })
     .await?;
     let page: Page<OrderDto> = page.page(rows, |o| o.id, |o| OrderDto::for_viewer(&o, viewer_id));
@@ -242,9 +220,8 @@ async fn list(
 
 /// `GET /me/orders?status=`
 #[utoipa::path(get, path = "/api/v1/me/orders", tag = "orders", security(("bearer" = [])),
-    params(("status" = Option<crate::openapi::OrderStatus>, Query, description = "Only this status"),
-           ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)")),
+    params(("status" = Option<OrderStatus>, Query, description = "Only this status"),
+           crate::http::PageParams),
     responses((status = 200, description = "The caller's orders, newest first", body = crate::http::Page<OrderDto>)))]
 pub async fn my_orders(state: web::Data<AppState>, user: AuthUser, query: QueryMap) -> AppResult<HttpResponse> {
     list(&state, user.id, OrderOwner::User(user.id), query, None).await
@@ -253,9 +230,8 @@ pub async fn my_orders(state: web::Data<AppState>, user: AuthUser, query: QueryM
 /// `GET /merchants/{id}/orders?status=` (members only)
 #[utoipa::path(get, path = "/api/v1/merchants/{id}/orders", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Merchant id"),
-           ("status" = Option<crate::openapi::OrderStatus>, Query, description = "Only this status"),
-           ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)")),
+           ("status" = Option<OrderStatus>, Query, description = "Only this status"),
+           crate::http::PageParams),
     responses((status = 200, description = "The merchant's orders, newest first", body = crate::http::Page<OrderDto>),
               (status = 403, description = "forbidden: not a member of this (approved) merchant")))]
 pub async fn merchant_orders(
@@ -265,5 +241,12 @@ pub async fn merchant_orders(
     query: QueryMap,
 ) -> AppResult<HttpResponse> {
     let merchant_id = path.into_inner();
-    list(&state, user.id, OrderOwner::Merchant(merchant_id), query, Some(user)).await
+    list(
+        &state,
+        user.id,
+        OrderOwner::Merchant(merchant_id),
+        query,
+        Some(user.caller()),
+    )
+    .await
 }

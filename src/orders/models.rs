@@ -3,7 +3,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::campaigns::models::CampaignStatus;
 use crate::db::schema::{orders, payments};
+use crate::domain::Category;
+use crate::merchants::models::MerchantStatus;
+use crate::offers::models::OfferStatus;
+use crate::payments::{PaymentKind, PaymentStatus};
+use crate::vouchers::status::VoucherStatus;
 
 crate::text_enum! {
     /// An order's status, in the order of the life of an order.
@@ -31,7 +37,8 @@ pub struct OrderRow {
     pub gross_fen: i64,
     pub subsidy_fen: i64,
     pub payable_fen: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: OrderStatus,
     pub redemption_code: Option<String>,
     pub created_at: NaiveDateTime,
     pub payment_due_at: NaiveDateTime,
@@ -43,7 +50,7 @@ pub struct OrderRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = orders)]
-pub struct NewOrder<'a> {
+pub struct NewOrder {
     pub user_id: i64,
     pub merchant_id: i64,
     pub offer_id: i64,
@@ -53,20 +60,20 @@ pub struct NewOrder<'a> {
     pub gross_fen: i64,
     pub subsidy_fen: i64,
     pub payable_fen: i64,
-    pub status: &'a str,
+    pub status: OrderStatus,
     pub created_at: NaiveDateTime,
     pub payment_due_at: NaiveDateTime,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = payments)]
-pub struct NewPayment<'a> {
+pub struct NewPayment {
     pub order_id: i64,
-    pub provider: &'a str,
-    pub reference: &'a str,
+    pub provider: String,
+    pub reference: String,
     pub amount_fen: i64,
-    pub kind: &'a str,
-    pub status: &'a str,
+    pub kind: PaymentKind,
+    pub status: PaymentStatus,
     pub created_at: NaiveDateTime,
     pub confirmed_at: Option<NaiveDateTime>,
 }
@@ -78,9 +85,12 @@ pub struct OfferForSale {
     pub merchant_id: i64,
     pub price_fen: i64,
     pub stock: Option<i64>,
-    pub status: String,
-    pub merchant_status: String,
-    pub category: String,
+    #[diesel(deserialize_as = String)]
+    pub status: OfferStatus,
+    #[diesel(deserialize_as = String)]
+    pub merchant_status: MerchantStatus,
+    #[diesel(deserialize_as = String)]
+    pub category: Category,
     pub district: String,
 }
 
@@ -91,9 +101,11 @@ pub struct VoucherForOrder {
     pub campaign_id: i64,
     pub discount_fen: i64,
     pub min_spend_fen: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: VoucherStatus,
     pub expires_at: NaiveDateTime,
-    pub campaign_status: String,
+    #[diesel(deserialize_as = String)]
+    pub campaign_status: CampaignStatus,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
     pub eligible_categories: String,

@@ -3,15 +3,13 @@
 //!
 //! Every instance of the service runs one. They need no coordination: each order is
 //! cancelled in its own write transaction whose conditional UPDATE (`WHERE id = ?
-//! AND status = 'pending_payment'`) lets exactly one sweeper, payment or
+//! AND status = pending_payment`) lets exactly one sweeper, payment or
 //! cancellation win; the others find nothing to change and move on.
 
 use std::time::Duration;
 
-use diesel::prelude::*;
-
-use super::repo;
-use crate::db::schema::orders;
+use super::models::OrderStatus;
+use super::repo::lifecycle;
 use crate::db::{DbConnection, Pool};
 use crate::error::AppResult;
 use crate::idempotency;
@@ -26,17 +24,10 @@ pub fn sweep_once(conn: &mut DbConnection) -> AppResult<usize> {
     let mut cancelled = 0;
     let mut after = 0_i64;
     loop {
-        let due: Vec<i64> = orders::table
-            .filter(orders::status.eq("pending_payment"))
-            .filter(orders::payment_due_at.le(now))
-            .filter(orders::id.gt(after))
-            .order(orders::id.asc())
-            .select(orders::id)
-            .limit(BATCH)
-            .load(conn)?;
+        let due = lifecycle::overdue(conn, now, after, BATCH)?;
         for &order_id in &due {
-            if repo::cancel_overdue(conn, order_id, now)? {
-                crate::metrics::order_transition("cancelled");
+            if lifecycle::cancel_overdue(conn, order_id, now)? {
+                crate::metrics::order_transition(OrderStatus::Cancelled.as_str());
                 cancelled += 1;
             }
         }
@@ -52,13 +43,21 @@ pub fn sweep_once(conn: &mut DbConnection) -> AppResult<usize> {
     Ok(cancelled)
 }
 
-/// Sweeps every `interval` until the task is dropped. A failed pass is logged and
-/// the next one tries again.
-pub async fn run_forever(pool: Pool, interval: Duration) {
+/// Sweeps every `interval` until `stop` turns true (or the task is dropped). A
+/// failed pass is logged and the next one tries again. Stopping waits for the pass
+/// in progress, so shutdown never leaves one half done (each cancellation is its
+/// own transaction, so even a kill would not).
+pub async fn run_forever(pool: Pool, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
         let pool = pool.clone();
         let pass = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
             let mut conn = pool.get()?;

@@ -2,7 +2,7 @@
 //! (so spreadsheet programs read Chinese names as UTF-8), RFC 4180 quoting, fen as
 //! integers, leverage with up to four decimals and empty when null.
 
-use super::dto::{Breakdown, BreakdownKey};
+use super::figures::{Breakdown, BreakdownKey};
 
 const BOM: &str = "\u{feff}";
 const HEADER: &str = "merchant_id,name,orders,consumption_fen,subsidy_fen,leverage";

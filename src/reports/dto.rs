@@ -1,9 +1,13 @@
-//! What the report endpoints answer (API.md, Reports).
+//! What the report endpoints answer (API.md, Reports), shaped from the figures the
+//! queries compute ([`super::figures`]).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use super::figures;
+use crate::campaigns::models::CampaignStatus;
 
 /// The key of a breakdown row, flattened into it: `merchant_id` and `name`,
 /// `category`, `district`, or `date` (`YYYY-MM-DD` in the platform time zone).
@@ -43,7 +47,7 @@ pub struct VoucherCounts {
 pub struct CampaignReport {
     pub campaign_id: i64,
     pub name: String,
-    pub status: String,
+    pub status: CampaignStatus,
     pub budget_fen: i64,
     pub reserved_fen: i64,
     pub vouchers: VoucherCounts,
@@ -93,4 +97,107 @@ pub struct Overview {
     pub subsidy_fen: i64,
     #[schema(required = true)]
     pub leverage: Option<f64>,
+}
+
+impl From<figures::BreakdownKey> for BreakdownKey {
+    fn from(key: figures::BreakdownKey) -> Self {
+        match key {
+            figures::BreakdownKey::Merchant { merchant_id, name } => BreakdownKey::Merchant { merchant_id, name },
+            figures::BreakdownKey::Category { category } => BreakdownKey::Category { category },
+            figures::BreakdownKey::District { district } => BreakdownKey::District { district },
+            figures::BreakdownKey::Day { date } => BreakdownKey::Day { date },
+        }
+    }
+}
+
+impl From<figures::Breakdown> for Breakdown {
+    fn from(row: figures::Breakdown) -> Self {
+        Breakdown {
+            key: row.key.into(),
+            orders: row.orders,
+            consumption_fen: row.consumption_fen,
+            subsidy_fen: row.subsidy_fen,
+            leverage: row.leverage,
+        }
+    }
+}
+
+fn rows(rows: Vec<figures::Breakdown>) -> Vec<Breakdown> {
+    rows.into_iter().map(Breakdown::from).collect()
+}
+
+impl From<figures::VoucherCounts> for VoucherCounts {
+    fn from(v: figures::VoucherCounts) -> Self {
+        VoucherCounts {
+            issued: v.issued,
+            claimed: v.claimed,
+            available: v.available,
+            locked: v.locked,
+            used: v.used,
+            expired: v.expired,
+            void: v.void,
+        }
+    }
+}
+
+impl From<figures::CampaignFigures> for CampaignReport {
+    fn from(f: figures::CampaignFigures) -> Self {
+        CampaignReport {
+            campaign_id: f.campaign_id,
+            name: f.name,
+            status: f.status,
+            budget_fen: f.budget_fen,
+            reserved_fen: f.reserved_fen,
+            vouchers: f.vouchers.into(),
+            orders: f.orders,
+            consumption_fen: f.consumption_fen,
+            subsidy_fen: f.subsidy_fen,
+            resident_paid_fen: f.resident_paid_fen,
+            leverage: f.leverage,
+            out_of_pocket_leverage: f.out_of_pocket_leverage,
+            merchant_wide_consumption_fen: f.merchant_wide_consumption_fen,
+            merchant_wide_leverage: f.merchant_wide_leverage,
+            target_leverage: f.target_leverage,
+            on_target: f.on_target,
+            by_merchant: rows(f.by_merchant),
+            by_category: rows(f.by_category),
+            by_district: rows(f.by_district),
+            by_day: rows(f.by_day),
+        }
+    }
+}
+
+impl From<figures::Settlements> for Settlements {
+    fn from(s: figures::Settlements) -> Self {
+        Settlements {
+            items: s
+                .items
+                .into_iter()
+                .map(|r| SettlementRow {
+                    merchant_id: r.merchant_id,
+                    name: r.name,
+                    orders: r.orders,
+                    subsidy_fen: r.subsidy_fen,
+                })
+                .collect(),
+            total_subsidy_fen: s.total_subsidy_fen,
+        }
+    }
+}
+
+impl From<figures::Overview> for Overview {
+    fn from(o: figures::Overview) -> Self {
+        Overview {
+            users: o.users,
+            merchants: o
+                .merchants
+                .into_iter()
+                .map(|(status, count)| (status.as_str().to_owned(), count))
+                .collect(),
+            orders: o.orders,
+            consumption_fen: o.consumption_fen,
+            subsidy_fen: o.subsidy_fen,
+            leverage: o.leverage,
+        }
+    }
 }

@@ -4,6 +4,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
+use super::dto::{CampaignReport, Overview, Settlements};
 use super::{csv, repo};
 use crate::auth::AdminUser;
 use crate::db;
@@ -15,12 +16,12 @@ use crate::time::now;
 /// `GET /admin/campaigns/{id}/report`
 #[utoipa::path(get, path = "/api/v1/admin/campaigns/{id}/report", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Campaign id")),
-    responses((status = 200, description = "The campaign's report", body = super::dto::CampaignReport),
+    responses((status = 200, description = "The campaign's report", body = CampaignReport),
               (status = 403, description = "forbidden: administrators only")))]
 pub async fn campaign_report(state: web::Data<AppState>, _: AdminUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let (tz, id) = (state.settings.timezone(), id.into_inner());
     let report = db::run(&state.pool, move |c| repo::campaign_report(c, tz, id, now())).await?;
-    Ok(HttpResponse::Ok().json(report))
+    Ok(HttpResponse::Ok().json(CampaignReport::from(report)))
 }
 
 /// `GET /admin/campaigns/{id}/report.csv`
@@ -49,7 +50,7 @@ pub async fn campaign_report_csv(
     params(("campaign_id" = Option<i64>, Query, description = "Only this campaign's vouchers"),
            ("from" = Option<String>, Query, format = DateTime, description = "Redeemed at or after (RFC 3339)"),
            ("to" = Option<String>, Query, format = DateTime, description = "Redeemed before (RFC 3339)")),
-    responses((status = 200, description = "Subsidy owed per merchant", body = super::dto::Settlements),
+    responses((status = 200, description = "Subsidy owed per merchant", body = Settlements),
               (status = 403, description = "forbidden: administrators only"),
               (status = 404, description = "not_found: no such campaign")))]
 pub async fn settlements(state: web::Data<AppState>, _: AdminUser, query: QueryMap) -> AppResult<HttpResponse> {
@@ -64,14 +65,14 @@ pub async fn settlements(state: web::Data<AppState>, _: AdminUser, query: QueryM
         }
     }
     let settlements = db::run(&state.pool, move |c| repo::settlements(c, campaign_id, from, to)).await?;
-    Ok(HttpResponse::Ok().json(settlements))
+    Ok(HttpResponse::Ok().json(Settlements::from(settlements)))
 }
 
 /// `GET /admin/overview`
 #[utoipa::path(get, path = "/api/v1/admin/overview", tag = "reports", security(("bearer" = [])),
-    responses((status = 200, description = "Platform totals", body = super::dto::Overview),
+    responses((status = 200, description = "Platform totals", body = Overview),
               (status = 403, description = "forbidden: administrators only")))]
 pub async fn overview(state: web::Data<AppState>, _: AdminUser) -> AppResult<HttpResponse> {
     let overview = db::run(&state.pool, repo::overview).await?;
-    Ok(HttpResponse::Ok().json(overview))
+    Ok(HttpResponse::Ok().json(Overview::from(overview)))
 }

@@ -7,6 +7,7 @@
 
 pub mod csv;
 pub mod dto;
+pub mod figures;
 pub mod handlers;
 pub mod repo;
 pub mod rollup;

@@ -14,10 +14,15 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::dto::{Breakdown, BreakdownKey, CampaignReport, Overview, SettlementRow, Settlements, VoucherCounts};
+use super::figures::{Breakdown, BreakdownKey, CampaignFigures, Overview, SettlementRow, Settlements, VoucherCounts};
+use super::rollup::COUNTED;
+use crate::campaigns::models::CampaignStatus;
 use crate::db::schema::{campaigns, merchants, orders, users, voucher_batches, vouchers};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::merchants::models::MerchantStatus;
+use crate::orders::models::OrderStatus;
+use crate::vouchers::status::{filter_by_status, VoucherStatus};
 
 #[derive(QueryableByName)]
 struct KeyedSums {
@@ -84,7 +89,7 @@ pub fn campaign_report(
     tz: Tz,
     campaign_id: i64,
     now: NaiveDateTime,
-) -> Result<CampaignReport, AppError> {
+) -> Result<CampaignFigures, AppError> {
     let (id, name, status, budget_fen, reserved_fen, target_leverage, starts_at, ends_at): CampaignRow =
         campaigns::table
             .find(campaign_id)
@@ -99,6 +104,7 @@ pub fn campaign_report(
                 campaigns::ends_at,
             ))
             .first(conn)?;
+    let status = CampaignStatus::try_from(status)?;
 
     let per_merchant = grouped(conn, id, "merchant_id")?;
     let per_day = grouped(conn, id, "day")?;
@@ -169,7 +175,7 @@ pub fn campaign_report(
     let merchant_wide_consumption_fen = merchant_wide_consumption(conn, tz, id, &merchant_ids, starts_at, ends_at)?;
     let vouchers = voucher_counts(conn, id, now, orders)?;
     let leverage = ratio(consumption_fen, subsidy_fen);
-    Ok(CampaignReport {
+    Ok(CampaignFigures {
         campaign_id: id,
         name,
         status,
@@ -227,7 +233,6 @@ fn merchant_wide_consumption(
     // Whole days run up to the start of ends_at's own day; the rest of that day,
     // up to ends_at, is the tail.
     let end_full = ends_at.and_utc().with_timezone(&tz).date_naive();
-    let counted = ["paid", "redeemed"];
     let in_campaign: HashSet<i64> = merchant_ids.iter().copied().collect();
     // Selected by time alone, so the engine uses the paid_at index and reads only
     // the edge's orders; a merchant filter in SQL tempts SQLite into walking every
@@ -239,7 +244,7 @@ fn merchant_wide_consumption(
         let paid: Vec<(i64, i64)> = orders::table
             .filter(orders::paid_at.ge(from))
             .filter(orders::paid_at.lt(to))
-            .filter(orders::status.eq_any(counted))
+            .filter(orders::status.eq_any(COUNTED.map(OrderStatus::as_str)))
             .select((orders::merchant_id, orders::gross_fen))
             .load(conn)?;
         Ok(paid
@@ -283,18 +288,16 @@ fn voucher_counts(
     // Expiry goes by the one rule in `vouchers::status` (a locked voucher past its
     // expires_at reads expired too); the index on (campaign_id, status, expires_at)
     // answers each count without touching the table.
-    let mut count = |status: &str| -> QueryResult<i64> {
+    let mut count = |status: VoucherStatus| -> QueryResult<i64> {
         let query = vouchers::table
             .filter(vouchers::campaign_id.eq(campaign_id))
             .into_boxed();
-        crate::vouchers::status::filter_by_status(query, status, now)
-            .count()
-            .get_result(conn)
+        filter_by_status(query, status, now).count().get_result(conn)
     };
-    let available = count("available")?;
-    let locked = count("locked")?;
-    let expired = count("expired")?;
-    let void = count("void")?;
+    let available = count(VoucherStatus::Available)?;
+    let locked = count(VoucherStatus::Locked)?;
+    let expired = count(VoucherStatus::Expired)?;
+    let void = count(VoucherStatus::Void)?;
     Ok(VoucherCounts {
         issued,
         claimed,
@@ -319,7 +322,7 @@ pub fn settlements(
     }
     let mut query = orders::table
         .inner_join(merchants::table)
-        .filter(orders::status.eq("redeemed"))
+        .filter(orders::status.eq(OrderStatus::Redeemed))
         .filter(orders::campaign_id.is_not_null())
         .select((orders::merchant_id, merchants::name, orders::subsidy_fen))
         .into_boxed();
@@ -361,15 +364,15 @@ pub fn settlements(
 pub fn overview(conn: &mut DbConnection) -> Result<Overview, AppError> {
     let users: i64 = users::table.count().get_result(conn)?;
     // One grouped count; every status is listed, with 0 where no merchant has it.
-    let mut merchants_by_status: BTreeMap<String, i64> = ["pending", "approved", "rejected", "suspended"]
-        .into_iter()
-        .map(|status| (status.to_owned(), 0))
-        .collect();
+    let mut merchants_by_status: BTreeMap<MerchantStatus, i64> =
+        MerchantStatus::ALL.iter().map(|&status| (status, 0)).collect();
     let counted: Vec<(String, i64)> = merchants::table
         .group_by(merchants::status)
         .select((merchants::status, diesel::dsl::count_star()))
         .load(conn)?;
-    merchants_by_status.extend(counted);
+    for (status, count) in counted {
+        merchants_by_status.insert(MerchantStatus::try_from(status)?, count);
+    }
     let totals: KeyedSums = diesel::sql_query(format!(
         "SELECT CAST('all' AS TEXT) AS key, {SUMS} FROM merchant_day_stats"
     ))

@@ -19,6 +19,11 @@ use diesel::prelude::*;
 
 use crate::db::schema::{merchant_day_stats, orders};
 use crate::db::DbConnection;
+use crate::orders::models::OrderStatus;
+
+/// The statuses of a counted order: paid, and still counted once redeemed. Every
+/// report figure sums exactly these orders.
+pub const COUNTED: [OrderStatus; 2] = [OrderStatus::Paid, OrderStatus::Redeemed];
 
 /// The rollup key of orders paid without a voucher.
 pub const NO_CAMPAIGN: i64 = 0;
@@ -109,7 +114,7 @@ pub fn rebuild(conn: &mut DbConnection, tz: Tz) -> anyhow::Result<()> {
     crate::db::write_tx(conn, |conn| {
         diesel::delete(merchant_day_stats::table).execute(conn)?;
         let counted: Vec<OrderFigures> = orders::table
-            .filter(orders::status.eq_any(["paid", "redeemed"]))
+            .filter(orders::status.eq_any(COUNTED.map(OrderStatus::as_str)))
             .select((
                 orders::merchant_id,
                 orders::campaign_id,

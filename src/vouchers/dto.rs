@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::models::VoucherRow;
-use super::status::effective_status;
+use super::status::{effective_status, VoucherStatus};
 use crate::time::utc;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -16,8 +16,7 @@ pub struct VoucherDto {
     pub campaign_id: i64,
     pub discount_fen: i64,
     pub min_spend_fen: i64,
-    #[schema(value_type = crate::openapi::VoucherStatus)]
-    pub status: String,
+    pub status: VoucherStatus,
     pub claimed_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     /// The order holding or having used it; null while unused.
@@ -29,7 +28,7 @@ impl VoucherDto {
     /// The voucher as it reads at `now` (its effective status).
     pub fn new(v: VoucherRow, now: NaiveDateTime) -> VoucherDto {
         VoucherDto {
-            status: effective_status(&v.status, v.expires_at, now).to_owned(),
+            status: effective_status(v.status, v.expires_at, now),
             id: v.id,
             code: v.code,
             batch_id: v.batch_id,

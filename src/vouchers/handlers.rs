@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 
 use super::dto::VoucherDto;
 use super::repo;
-use super::status::STATUSES;
+use super::status::VoucherStatus;
 use crate::auth::{AuthUser, Resident};
 use crate::db;
 use crate::error::AppResult;
@@ -28,18 +28,19 @@ pub async fn claim(state: web::Data<AppState>, resident: Resident, id: web::Path
 
 /// `GET /me/vouchers?status=`: the caller's vouchers by effective status.
 #[utoipa::path(get, path = "/api/v1/me/vouchers", tag = "vouchers", security(("bearer" = [])),
-    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page (opaque)"),
-           ("status" = Option<crate::openapi::VoucherStatus>, Query, description = "Only vouchers that read this status now")),
+    params(crate::http::PageParams,
+           ("status" = Option<VoucherStatus>, Query, description = "Only vouchers that read this status now")),
     responses((status = 200, description = "The caller's vouchers, newest first", body = crate::http::Page<VoucherDto>)))]
 pub async fn mine(state: web::Data<AppState>, user: AuthUser, query: QueryMap) -> AppResult<HttpResponse> {
     let mut query = QueryForm::new(query);
     let page = query.page();
-    let status = query.choice("status", STATUSES);
+    let status = query
+        .choice("status", VoucherStatus::NAMES)
+        .and_then(|s| VoucherStatus::parse(&s));
     query.finish()?;
     let at = now();
     let page = db::run(&state.pool, move |c| {
-        let rows = repo::list_for_user(c, user.id, status.as_deref(), at, page)?;
+        let rows = repo::list_for_user(c, user.id, status, at, page)?;
         Ok(page.page(rows, |r| r.id, |r| VoucherDto::new(r, at)))
     })
     .await?;

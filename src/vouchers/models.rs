@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::status::VoucherStatus;
 use crate::db::schema::vouchers;
 
 #[derive(Debug, Clone, Queryable)]
@@ -15,24 +16,26 @@ pub struct VoucherRow {
     pub slot: i64,
     pub discount_fen: i64,
     pub min_spend_fen: i64,
-    /// Stored status: available, locked, used or void (never expired).
-    pub status: String,
+    /// Stored status: available, locked, used or void (never expired; see
+    /// [`super::status::effective_status`]).
+    #[diesel(deserialize_as = String)]
+    pub status: VoucherStatus,
     pub claimed_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub order_id: Option<i64>,
 }
 
-#[derive(Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = vouchers)]
-pub struct NewVoucher<'a> {
-    pub code: &'a str,
+pub struct NewVoucher {
+    pub code: String,
     pub batch_id: i64,
     pub campaign_id: i64,
     pub user_id: i64,
     pub slot: i64,
     pub discount_fen: i64,
     pub min_spend_fen: i64,
-    pub status: &'a str,
+    pub status: VoucherStatus,
     pub claimed_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
 }

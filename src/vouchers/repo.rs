@@ -19,7 +19,8 @@ use diesel::prelude::*;
 use rand::Rng;
 
 use super::models::{NewVoucher, VoucherRow};
-use super::status::filter_by_status;
+use super::status::{filter_by_status, VoucherStatus};
+use crate::campaigns::models::CampaignStatus;
 use crate::db::is_unique_violation;
 use crate::db::schema::{campaigns, users, voucher_batches, vouchers};
 use crate::db::{write_tx, DbConnection};
@@ -53,7 +54,8 @@ struct ClaimContext {
     claim_starts_at: NaiveDateTime,
     claim_ends_at: NaiveDateTime,
     valid_days: i64,
-    campaign_status: String,
+    #[diesel(deserialize_as = String)]
+    campaign_status: CampaignStatus,
     campaign_starts_at: NaiveDateTime,
     campaign_ends_at: NaiveDateTime,
     require_real_name: bool,
@@ -133,7 +135,7 @@ fn claim_once(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<Vo
         ))
         .first(conn)?;
 
-    if ctx.campaign_status != "active" || at < ctx.campaign_starts_at || at >= ctx.campaign_ends_at {
+    if ctx.campaign_status != CampaignStatus::Active || at < ctx.campaign_starts_at || at >= ctx.campaign_ends_at {
         return Err(refuse(Code::CampaignNotActive, "the campaign is not running now"));
     }
     if at < ctx.claim_starts_at {
@@ -163,15 +165,15 @@ fn claim_once(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<Vo
     let expires_at = (at + Duration::days(ctx.valid_days)).min(ctx.campaign_ends_at);
     let code = new_code();
     let voucher: VoucherRow = diesel::insert_into(vouchers::table)
-        .values(&NewVoucher {
-            code: &code,
+        .values(NewVoucher {
+            code,
             batch_id,
             campaign_id: ctx.campaign_id,
             user_id,
             slot: held + 1,
             discount_fen: ctx.discount_fen,
             min_spend_fen: ctx.min_spend_fen,
-            status: "available",
+            status: VoucherStatus::Available,
             claimed_at: at,
             expires_at,
         })
@@ -203,7 +205,7 @@ fn claim_once(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<Vo
 pub fn list_for_user(
     conn: &mut DbConnection,
     user_id: i64,
-    status: Option<&str>,
+    status: Option<VoucherStatus>,
     at: NaiveDateTime,
     page: PageRequest,
 ) -> QueryResult<Vec<VoucherRow>> {

@@ -28,42 +28,38 @@ crate::text_enum! {
     }
 }
 
-/// Every status a client can see (and filter by).
-pub const STATUSES: &[&str] = &["available", "locked", "used", "expired", "void"];
-
 /// Stored statuses that turn into `expired` once `expires_at` has passed.
-const EXPIRING: &[&str] = &["available", "locked"];
+const EXPIRING: &[VoucherStatus] = &[VoucherStatus::Available, VoucherStatus::Locked];
 
 /// The status a voucher reads as at `now`.
-pub fn effective_status(stored: &str, expires_at: NaiveDateTime, now: NaiveDateTime) -> &str {
+pub fn effective_status(stored: VoucherStatus, expires_at: NaiveDateTime, now: NaiveDateTime) -> VoucherStatus {
     if EXPIRING.contains(&stored) && expires_at <= now {
-        "expired"
+        VoucherStatus::Expired
     } else {
         stored
     }
 }
 
 /// Whether a voucher can be spent at `now`: stored `available` and not yet expired.
-pub fn is_spendable(stored: &str, expires_at: NaiveDateTime, now: NaiveDateTime) -> bool {
-    effective_status(stored, expires_at, now) == "available"
+/// The orders feature asks this before it locks a voucher.
+pub fn is_spendable(stored: VoucherStatus, expires_at: NaiveDateTime, now: NaiveDateTime) -> bool {
+    effective_status(stored, expires_at, now) == VoucherStatus::Available
 }
 
-/// Restricts a vouchers query to those whose effective status at `now` is `status`
-/// (one of [`STATUSES`]; anything else matches nothing).
+/// Restricts a vouchers query to those whose effective status at `now` is `status`.
 pub fn filter_by_status<'a>(
     query: vouchers::BoxedQuery<'a, MultiBackend>,
-    status: &str,
+    status: VoucherStatus,
     now: NaiveDateTime,
 ) -> vouchers::BoxedQuery<'a, MultiBackend> {
     match status {
-        "expired" => query
-            .filter(vouchers::status.eq_any(EXPIRING))
+        VoucherStatus::Expired => query
+            .filter(vouchers::status.eq_any(EXPIRING.iter().map(|s| s.as_str())))
             .filter(vouchers::expires_at.le(now)),
-        s if EXPIRING.contains(&s) => query
-            .filter(vouchers::status.eq(s.to_owned()))
+        VoucherStatus::Available | VoucherStatus::Locked => query
+            .filter(vouchers::status.eq(status))
             .filter(vouchers::expires_at.gt(now)),
-        "used" | "void" => query.filter(vouchers::status.eq(status.to_owned())),
-        _ => query.filter(vouchers::id.lt(0)),
+        VoucherStatus::Used | VoucherStatus::Void => query.filter(vouchers::status.eq(status)),
     }
 }
 
@@ -77,14 +73,16 @@ mod tests {
         let now = crate::time::now();
         let past = now - Duration::seconds(1);
         let future = now + Duration::days(1);
-        assert_eq!(effective_status("available", past, now), "expired");
-        assert_eq!(effective_status("available", now, now), "expired");
-        assert_eq!(effective_status("locked", past, now), "expired");
-        assert_eq!(effective_status("used", past, now), "used");
-        assert_eq!(effective_status("void", past, now), "void");
-        assert_eq!(effective_status("available", future, now), "available");
-        assert_eq!(effective_status("locked", future, now), "locked");
-        assert!(is_spendable("available", future, now));
-        assert!(!is_spendable("available", past, now));
+        use VoucherStatus::*;
+        assert_eq!(effective_status(Available, past, now), Expired);
+        assert_eq!(effective_status(Available, now, now), Expired);
+        assert_eq!(effective_status(Locked, past, now), Expired);
+        assert_eq!(effective_status(Used, past, now), Used);
+        assert_eq!(effective_status(Void, past, now), Void);
+        assert_eq!(effective_status(Available, future, now), Available);
+        assert_eq!(effective_status(Locked, future, now), Locked);
+        assert!(is_spendable(Available, future, now));
+        assert!(!is_spendable(Available, past, now));
+        assert!(!is_spendable(Locked, future, now));
     }
 }

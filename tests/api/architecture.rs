@@ -1,7 +1,8 @@
 //! The floors of DESIGN.md ("Layout: floors, and nothing reaches up"), kept by a test.
 //!
 //! It reads the source as text (no database, no server) and fails when:
-//! - a module below the wiring imports `startup`, `routes` or `openapi`;
+//! - a module below the wiring imports `startup`, `routes` or `openapi`, or any
+//!   module but the wiring imports a feature's handlers;
 //! - a repo (`repo.rs` or `repo/*.rs`) imports actix, a DTO or an extractor;
 //! - a status, role, kind or category text stands outside its `text_enum!`
 //!   declaration (as a Rust string literal `"paid"` or inside SQL text `'paid'`).
@@ -78,6 +79,10 @@ fn nothing_below_the_wiring_imports_it() {
             continue;
         }
         for (n, line) in code_lines(&text) {
+            // A feature's handlers are called by the route table only.
+            if line.contains("::handlers::") && line.contains("crate::") {
+                offenders.push(format!("src/{path}:{n}: {}", line.trim()));
+            }
             for upward in ["crate::startup", "crate::routes", "crate::openapi"] {
                 let hit = line.match_indices(upward).any(|(at, _)| {
                     // `crate::state` must not match `crate::startup`'s prefix rules, and
@@ -129,8 +134,12 @@ fn repos_know_nothing_of_http() {
     );
 }
 
-/// text → the enums that declare it, from every `text_enum!` of a vocabulary type.
-fn vocabulary(sources: &[(String, String)]) -> (BTreeMap<String, Vec<String>>, Vec<(String, usize, usize)>) {
+/// Where a `text_enum!` stands: (file, first line, last line).
+type Declaration = (String, usize, usize);
+
+/// text → the enums that declare it, from every `text_enum!` of a vocabulary type,
+/// and where every declaration stands.
+fn vocabulary(sources: &[(String, String)]) -> (BTreeMap<String, Vec<String>>, Vec<Declaration>) {
     let mut words: BTreeMap<String, Vec<String>> = BTreeMap::new();
     // (file, first line, last line) of each declaration, where literals belong.
     let mut declarations = Vec::new();

@@ -3,11 +3,13 @@
 //! after its ids, and a second run refuses a database that is not empty.
 
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use serde_json::json;
 use wenlv::demo::{self, DemoOptions, DemoSize};
+use wenlv::search;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Actor, TestApp};
+use crate::merchants_fixtures::enc;
 
 #[derive(QueryableByName)]
 struct Count {
@@ -20,6 +22,18 @@ fn count(conn: &mut wenlv::db::DbConnection, sql: &str) -> i64 {
         .get_result::<Count>(conn)
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .n
+}
+
+#[derive(QueryableByName)]
+struct Searchable {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Text)]
+    description: String,
+    #[diesel(sql_type = Text)]
+    search_text: String,
 }
 
 fn options() -> DemoOptions {
@@ -250,4 +264,89 @@ async fn a_database_that_is_not_empty_is_refused_and_left_alone() {
     assert!(error.to_string().contains("not empty"), "{error}");
     assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM users"), 1);
     assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM merchants"), 0);
+}
+
+#[tokio::test]
+async fn demo_offers_are_found_by_the_same_q_as_offers_made_through_the_api() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.db();
+    demo::seed(&mut conn, &app.settings, &options()).expect("seeded");
+
+    // Every demo row stores the search text the service itself would.
+    let offers: Vec<Searchable> =
+        diesel::sql_query("SELECT id, title, description, search_text FROM offers ORDER BY id")
+            .load(&mut conn)
+            .expect("offers");
+    assert!(!offers.is_empty());
+    for o in &offers {
+        assert_eq!(
+            o.search_text,
+            search::offer_text(&o.title, &o.description),
+            "offer {}",
+            o.id
+        );
+    }
+    let merchants: Vec<Searchable> =
+        diesel::sql_query("SELECT id, name AS title, '' AS description, search_text FROM merchants ORDER BY id")
+            .load(&mut conn)
+            .expect("merchants");
+    for m in &merchants {
+        assert_eq!(m.search_text, search::merchant_text(&m.title), "merchant {}", m.id);
+    }
+
+    // Merchant 1 is approved; its owner adds an offer worded like a demo offer of it.
+    let demo_offer: Searchable = diesel::sql_query(
+        "SELECT id, title, description, search_text FROM offers
+         WHERE merchant_id = 1 AND status = 'active' ORDER BY id LIMIT 1",
+    )
+    .get_result(&mut conn)
+    .expect("an active demo offer");
+    let login = app.login("13700000001", "demo-resident-password").await;
+    let body = login.expect(200, None);
+    let owner = Actor {
+        id: 2,
+        phone: "13700000001".to_owned(),
+        token: body["access_token"].as_str().expect("token").to_owned(),
+        refresh_token: body["refresh_token"].as_str().unwrap_or_default().to_owned(),
+    };
+    let made = app
+        .offer_with(
+            &owner,
+            1,
+            json!({"title": demo_offer.title, "description": demo_offer.description, "price_fen": 100}),
+        )
+        .await;
+    let api_id = made["id"].as_i64().expect("id");
+    let stored: Searchable = diesel::sql_query(format!(
+        "SELECT id, title, description, search_text FROM offers WHERE id = {api_id}"
+    ))
+    .get_result(&mut conn)
+    .expect("the API's offer");
+    assert_eq!(stored.search_text, demo_offer.search_text);
+
+    let found = |q: String| {
+        let app = &app;
+        async move {
+            let items = app.walk(&format!("/offers?q={}&merchant_id=1", enc(&q)), None).await;
+            let ids: Vec<i64> = items.iter().filter_map(|o| o["id"].as_i64()).collect();
+            (ids.contains(&demo_offer.id), ids.contains(&api_id))
+        }
+    };
+    // The end of the title, the start of the description, each alone: both found.
+    let tail: String = demo_offer
+        .title
+        .chars()
+        .rev()
+        .take(2)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let head: String = demo_offer.description.chars().take(2).collect();
+    assert_eq!(found(tail.clone()).await, (true, true), "q = {tail:?}");
+    assert_eq!(found(head.clone()).await, (true, true), "q = {head:?}");
+    // Across the boundary of title and description: neither (a match does not span
+    // the two, for demo offers as for the API's).
+    let across = format!("{tail} {head}");
+    assert_eq!(found(across.clone()).await, (false, false), "q = {across:?}");
 }

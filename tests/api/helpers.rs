@@ -23,7 +23,12 @@ pub const PASSWORD: &str = "correct-horse-42";
 
 pub enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { server_url: String, name: String },
+    Postgres {
+        server_url: String,
+        name: String,
+    },
+    /// A database the test made and cleans up itself (a private cluster, …).
+    External,
 }
 
 impl Drop for TestDb {
@@ -162,6 +167,27 @@ impl TestApp {
         }
     }
 
+    /// Spawns on a database the test made itself (`database_url`), with settings
+    /// changed by `customize`; the test owns the database's lifetime.
+    pub async fn spawn_on(database_url: &str, customize: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = test_settings();
+        settings.database.url = database_url.to_owned();
+        customize(&mut settings);
+        let app = Application::build(settings.clone()).expect("application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .expect("client"),
+            settings,
+            phone_counter: AtomicU64::new(0),
+            _db: TestDb::External,
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.settings.database.url.starts_with("postgres")
     }
@@ -287,8 +313,8 @@ impl TestApp {
         let hashing = wenlv::auth::password::PasswordHashing::new(self.settings.auth.argon2).expect("argon2");
         let hash = hashing.hash_blocking(PASSWORD).expect("hash");
         let mut conn = self.db();
-        let user =
-            wenlv::accounts::repo::create_user(&mut conn, &phone, &hash, "管理员", "admin").expect("admin created");
+        let user = wenlv::accounts::repo::create_user(&mut conn, &phone, &hash, "管理员", wenlv::domain::Role::Admin)
+            .expect("admin created");
         self.signed_in(&phone, user.id).await
     }
 }
