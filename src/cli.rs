@@ -1,5 +1,5 @@
 //! Command-line tasks besides serving: `migrate`, `create-admin`, `seed-demo` and
-//! `rebuild-rollup`.
+//! `rebuild-rollup`, `close-statements`.
 
 use std::io::BufRead;
 
@@ -109,6 +109,8 @@ pub fn seed_demo(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
         quiet: false,
     };
     let summary = crate::demo::seed(&mut conn, settings, &options)?;
+    let planted = crate::risk::plant::plant(&mut conn, settings.timezone(), crate::time::now())?;
+    crate::risk::repo::refresh(&mut conn, &settings.risk)?;
     println!(
         "demo data written in {:.1} s: {} users, {} merchants, {} offers, {} campaigns ({} batches), {} vouchers, {} orders",
         summary.elapsed.as_secs_f64(),
@@ -119,6 +121,10 @@ pub fn seed_demo(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
         summary.batches,
         summary.vouchers,
         summary.orders
+    );
+    println!(
+        "planted fraud for the risk queue: threshold gaming at merchant {}, a ring of repeat pairs at {}, a redemption burst at {} ({} orders)",
+        planted.threshold_gaming, planted.repeat_pairs, planted.redemption_burst, planted.orders
     );
     println!();
     println!("  administrator: phone {DEMO_ADMIN_PHONE}, password {admin_password}");
@@ -131,5 +137,21 @@ pub fn seed_demo(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
         "Serve it (`cargo run --release`) and open http://{}:{}/admin",
         settings.server.host, settings.server.port
     );
+    Ok(())
+}
+
+/// `wenlv close-statements --through YYYY-MM-DD`: closes now every day up to that
+/// date that has ended (platform time) and is not closed yet, without waiting for
+/// the holding period, and prints how many statements it closed.
+pub fn close_statements(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
+    let through = match args {
+        [flag, day] if flag == "--through" => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map_err(|_| anyhow::anyhow!("--through takes a date, YYYY-MM-DD"))?,
+        _ => anyhow::bail!("usage: wenlv close-statements --through YYYY-MM-DD"),
+    };
+    let mut conn = connect(settings)?;
+    db::migrations::run_pending(&mut conn)?;
+    let closed = crate::statements::closer::close_now_through(&mut conn, settings, through)?;
+    println!("closed {closed} statement(s) through {through}");
     Ok(())
 }

@@ -26,6 +26,8 @@ pub struct Settings {
     #[serde(default)]
     pub metrics: MetricsSettings,
     pub claims: ClaimSettings,
+    pub settlement: SettlementSettings,
+    pub risk: RiskSettings,
     pub merchants: MerchantSettings,
     pub identity: IdentitySettings,
 }
@@ -208,6 +210,37 @@ pub struct ClaimSettings {
     pub memory_ttl_ms: u64,
 }
 
+/// Daily statements (API.md, Money to merchants).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettlementSettings {
+    /// Whole days a closed day waits before its statements close (1: T+1).
+    pub holding_days: i64,
+    /// How often each instance's closing job looks for work; 0 runs none.
+    pub close_interval_seconds: u64,
+}
+
+/// Thresholds of the fraud signals (API.md, Risk).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskSettings {
+    /// `repeat_pairs`: voucher orders of one resident at one merchant in one campaign.
+    pub repeat_pair_orders: i64,
+    /// `redemption_burst`: redemptions at one merchant within one minute.
+    pub burst_redemptions: i64,
+    /// `threshold_gaming`: voucher orders a merchant needs before its share is judged.
+    pub threshold_gaming_min_orders: i64,
+    /// `threshold_gaming`: the share of near-threshold orders that is suspicious
+    /// whatever the platform does…
+    pub threshold_gaming_min_share: f64,
+    /// …or this many times the rest of the platform's share, whichever is higher.
+    pub threshold_gaming_factor: f64,
+    /// A merchant whose score reaches this gets its newly closed statements held.
+    pub hold_score: f64,
+    /// Order ids listed as evidence per signal, at most.
+    pub evidence_limit: usize,
+}
+
 /// The environment name from `WENLV_ENV` (`development` when unset).
 pub fn environment() -> String {
     std::env::var("WENLV_ENV").unwrap_or_else(|_| "development".to_owned())
@@ -374,6 +407,21 @@ impl Settings {
                 "payments.provider {:?} is unknown (known: sandbox)",
                 self.payments.provider
             );
+        }
+        if self.settlement.holding_days < 0 {
+            anyhow::bail!("settlement.holding_days must be 0 or more");
+        }
+        let risk = &self.risk;
+        if risk.repeat_pair_orders < 2 || risk.burst_redemptions < 2 || risk.threshold_gaming_min_orders < 1 {
+            anyhow::bail!("risk thresholds must be at least 2 orders (1 for threshold_gaming_min_orders)");
+        }
+        // Written as the accepted ranges, so NaN is refused too.
+        let sane = risk.threshold_gaming_min_share > 0.0
+            && risk.threshold_gaming_min_share <= 1.0
+            && risk.threshold_gaming_factor >= 1.0
+            && risk.hold_score > 0.0;
+        if !sane {
+            anyhow::bail!("risk: threshold_gaming_min_share in (0, 1], threshold_gaming_factor >= 1, hold_score > 0");
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The `wenlv` binary: `wenlv` / `wenlv serve` migrates and serves; `wenlv migrate`;
-//! `wenlv create-admin --phone P`; `wenlv seed-demo [--small]`; `wenlv rebuild-rollup`.
+//! `wenlv create-admin --phone P`; `wenlv seed-demo [--small]`; `wenlv rebuild-rollup`;
+//! `wenlv close-statements --through YYYY-MM-DD`.
 
 use wenlv::{cli, config, startup::Application, telemetry};
 
@@ -19,8 +20,9 @@ fn main() -> anyhow::Result<()> {
         Some("create-admin") => cli::create_admin(&settings, &args[1..]),
         Some("seed-demo") => cli::seed_demo(&settings, &args[1..]),
         Some("rebuild-rollup") => cli::rebuild_rollup(&settings),
+        Some("close-statements") => cli::close_statements(&settings, &args[1..]),
         Some(other) => anyhow::bail!(
-            "unknown command {other:?}; commands: serve, migrate, create-admin, seed-demo, rebuild-rollup"
+            "unknown command {other:?}; commands: serve, migrate, create-admin, seed-demo, rebuild-rollup, close-statements"
         ),
     }
 }

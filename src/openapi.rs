@@ -87,6 +87,17 @@ use crate::error::Code;
         crate::reports::handlers::campaign_report_csv,
         crate::reports::handlers::settlements,
         crate::reports::handlers::overview,
+        crate::statements::handlers::admin_list,
+        crate::statements::handlers::show,
+        crate::statements::handlers::show_csv,
+        crate::statements::handlers::hold,
+        crate::statements::handlers::release,
+        crate::statements::handlers::approve,
+        crate::statements::handlers::paid,
+        crate::statements::handlers::merchant_list,
+        crate::statements::handlers::reverse,
+        crate::risk::handlers::queue,
+        crate::risk::handlers::scan_now,
     ),
     modifiers(&StandardErrors, &TaggedOperationIds),
     tags(
@@ -99,6 +110,8 @@ use crate::error::Code;
         (name = "vouchers", description = "Claiming vouchers and the resident's wallet"),
         (name = "orders", description = "Orders, payment, redemption at the venue, cancellation and refunds"),
         (name = "reports", description = "Leverage per campaign, settlements, platform totals"),
+        (name = "statements", description = "Money to merchants: daily statements, holds, payouts, reversals and clawbacks"),
+        (name = "risk", description = "Fraud signals on merchants and the admin risk queue"),
     )
 )]
 pub struct ApiDoc;

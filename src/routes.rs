@@ -10,6 +10,7 @@ use actix_web::web;
 use crate::{
     accounts, audit, campaigns, dashboard, health, merchants, metrics, offers, orders, reports, vouchers, webhooks,
 };
+use crate::{risk, statements};
 
 macro_rules! route_table {
     ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
@@ -98,4 +99,16 @@ route_table!(api, API_ROUTES, {
     "/admin/campaigns/{id}/report.csv" => { get: reports::handlers::campaign_report_csv },
     "/admin/settlements" => { get: reports::handlers::settlements },
     "/admin/overview" => { get: reports::handlers::overview },
+    // --- money to merchants: statements, reversals, risk (the .csv path before `{id}`)
+    "/admin/statements" => { get: statements::handlers::admin_list },
+    "/admin/statements/{id}.csv" => { get: statements::handlers::show_csv },
+    "/admin/statements/{id}" => { get: statements::handlers::show },
+    "/admin/statements/{id}/hold" => { post: statements::handlers::hold },
+    "/admin/statements/{id}/release" => { post: statements::handlers::release },
+    "/admin/statements/{id}/approve" => { post: statements::handlers::approve },
+    "/admin/statements/{id}/paid" => { post: statements::handlers::paid },
+    "/merchants/{id}/statements" => { get: statements::handlers::merchant_list },
+    "/admin/orders/{id}/reverse" => { post: statements::handlers::reverse },
+    "/admin/risk/merchants" => { get: risk::handlers::queue },
+    "/admin/risk/scan" => { post: risk::handlers::scan_now },
 });

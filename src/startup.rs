@@ -27,7 +27,7 @@ use crate::error::{problem_for_framework_errors, AppError};
 use crate::payments;
 use crate::state::AppState;
 use crate::vouchers::desk::ClaimDesk;
-use crate::{http, orders, routes};
+use crate::{http, orders, routes, statements};
 
 pub struct Application {
     port: u16,
@@ -36,6 +36,7 @@ pub struct Application {
     sweep_interval: Duration,
     webhooks: crate::config::WebhookSettings,
     webhook_client: reqwest::Client,
+    settings: Arc<Settings>,
     shutting_down: Arc<AtomicBool>,
     drain: Duration,
     limiter: Arc<RateLimiter>,
@@ -102,6 +103,7 @@ impl Application {
             TrustedProxies::parse(&settings.rate_limit.trusted_proxies).map_err(|e| anyhow::anyhow!(e))?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
+        let settings = Arc::new(settings);
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             payments: payments::from_settings(&settings.payments)?,
@@ -110,7 +112,7 @@ impl Application {
             passwords: PasswordHashing::new(settings.auth.argon2)?,
             limiter: limiter.clone(),
             trusted_proxies,
-            settings: Arc::new(settings),
+            settings: settings.clone(),
             shutting_down: shutting_down.clone(),
         });
         let server = run(listener, state)?;
@@ -121,6 +123,7 @@ impl Application {
             sweep_interval,
             webhooks,
             webhook_client,
+            settings,
             shutting_down,
             drain,
             limiter,
@@ -169,6 +172,16 @@ impl Application {
             shared,
             self.limiter_sweep_interval,
         ));
+        // The statements' closing job (config `settlement.close_interval_seconds`; 0
+        // runs none). Aborting it mid-pass is safe: a day closes in one transaction.
+        let close_interval = Duration::from_secs(self.settings.settlement.close_interval_seconds);
+        let closer = (!close_interval.is_zero()).then(|| {
+            tokio::spawn(statements::closer::run_forever(
+                self.pool.clone(),
+                self.settings.clone(),
+                close_interval,
+            ))
+        });
         let result = self.server.await;
         limiter_sweeper.abort();
         let _ = stop_sweeper.send(true);
@@ -181,6 +194,9 @@ impl Application {
             if let Err(error) = sweeper.await {
                 tracing::warn!(error = %error, "sweeper task failed");
             }
+        }
+        if let Some(closer) = closer {
+            closer.abort();
         }
         result
     }

@@ -10,6 +10,10 @@ crate::text_enum! {
         Campaign = "campaign",
         Batch = "batch",
         User = "user",
+        /// An order an admin reversed (`order.reverse`).
+        Order = "order",
+        /// A merchant's daily statement (`statement.hold`, `.release`, `.approve`, `.paid`).
+        Statement = "statement",
     }
 }
 

@@ -247,6 +247,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    statements (id) {
+        id -> BigInt,
+        merchant_id -> BigInt,
+        name -> Text,
+        day -> Text,
+        status -> Text,
+        orders -> BigInt,
+        subsidy_fen -> BigInt,
+        clawback_fen -> BigInt,
+        net_fen -> BigInt,
+        carried_in_fen -> BigInt,
+        payout_fen -> BigInt,
+        digest -> Text,
+        hold_reason -> Nullable<Text>,
+        payout_reference -> Nullable<Text>,
+        closed_at -> Timestamp,
+        approved_at -> Nullable<Timestamp>,
+        paid_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     webhook_attempts (id) {
         id -> BigInt,
         delivery_id -> BigInt,
@@ -268,7 +290,36 @@ diesel::table! {
         status -> Text,
         expires_at -> Timestamp,
         answered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    statement_lines (id) {
+        id -> BigInt,
+        statement_id -> Nullable<BigInt>,
+        merchant_id -> BigInt,
+        order_id -> BigInt,
+        kind -> Text,
+        amount_fen -> BigInt,
+        redeemed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    statement_days (day) {
+        day -> Text,
+        statements -> BigInt,
+        closed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    risk_flags (merchant_id) {
+        merchant_id -> BigInt,
+        score -> Double,
+        signals -> Text,
+        computed_at -> Timestamp,
     }
 }
 
@@ -288,6 +339,9 @@ diesel::joinable!(webhooks -> merchants (merchant_id));
 diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_events (event_id));
+diesel::joinable!(statements -> merchants (merchant_id));
+diesel::joinable!(statement_lines -> orders (order_id));
+diesel::joinable!(risk_flags -> merchants (merchant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -309,4 +363,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_attempts,
     staff_invitations,
     settings,
+    statements,
+    statement_lines,
+    statement_days,
+    risk_flags,
 );

@@ -19,6 +19,8 @@ crate::text_enum! {
         Redeemed = "redeemed",
         Cancelled = "cancelled",
         Refunded = "refunded",
+        /// Redeemed, then found fraudulent by an admin: out of every report and clawed back.
+        Reversed = "reversed",
     }
 }
 

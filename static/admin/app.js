@@ -96,6 +96,29 @@
     },
   };
 
+  // Money to merchants: statements and the risk queue.
+  Object.assign(DICT.zh, {
+    statements: '商户结算单', risk_queue: '风险商户', risk_scan: '立即扫描', all: '全部',
+    st_closed: '已结算', st_held: '已暂扣', st_approved: '已审核', st_paid: '已付款',
+    statement_note: '暂扣理由 / 付款凭证号', day: '结算日', net: '净额', clawback: '追回', payout: '应付',
+    hold: '暂扣', release: '解除暂扣', mark_paid: '已付款', details: '明细', no_statements: '没有结算单。',
+    note_required: '请先填写暂扣理由或付款凭证号。', moved_msg: '结算单 {id}：{status}。', invalid_move: '该结算单当前状态不允许此操作，列表已刷新。',
+    score: '风险分', signals: '风险信号', evidence: '证据订单', no_risk: '没有风险商户。', scanned: '扫描完成。',
+    k_threshold_gaming: '凑单满减', k_repeat_pairs: '重复交易对', k_redemption_burst: '集中核销',
+    line_subsidy: '补贴', line_clawback: '追回', order: '订单', amount: '金额', redeemed_at: '核销时间', hold_reason: '暂扣原因',
+  });
+  Object.assign(DICT.en, {
+    statements: 'Statements', risk_queue: 'Risk queue', risk_scan: 'Scan now', all: 'All',
+    st_closed: 'Closed', st_held: 'Held', st_approved: 'Approved', st_paid: 'Paid',
+    statement_note: 'Hold reason / payout reference', day: 'Day', net: 'Net', clawback: 'Clawback', payout: 'Payout',
+    hold: 'Hold', release: 'Release', mark_paid: 'Mark paid', details: 'Lines', no_statements: 'No statements.',
+    note_required: 'Fill in the hold reason or the payout reference first.', moved_msg: 'Statement {id}: {status}.',
+    invalid_move: 'That statement cannot move so now; the list is refreshed.',
+    score: 'Score', signals: 'Signals', evidence: 'Evidence orders', no_risk: 'No flagged merchants.', scanned: 'Scan done.',
+    k_threshold_gaming: 'Threshold gaming', k_repeat_pairs: 'Repeat pairs', k_redemption_burst: 'Redemption burst',
+    line_subsidy: 'Subsidy', line_clawback: 'Clawback', order: 'Order', amount: 'Amount', redeemed_at: 'Redeemed', hold_reason: 'Hold reason',
+  });
+
   let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';
 
   function t(key, vars) {
@@ -333,7 +356,7 @@
     showView('dashboard');
     renderOverview();
     selectTab(state.tab);
-    await Promise.all([loadPending(false), loadCampaigns(false)]);
+    await Promise.all([loadPending(false), loadCampaigns(false), loadStatements(false), loadRisk()]);
   }
 
   function renderOverview() {
@@ -358,6 +381,8 @@
     state.tab = tab;
     for (const b of document.querySelectorAll('.tab')) b.setAttribute('aria-pressed', String(b.dataset.tab === tab));
     show($('panel-review'), tab === 'review');
+    show($('panel-statements'), tab === 'statements');
+    show($('panel-risk'), tab === 'risk');
     show($('panel-campaigns'), tab === 'campaigns' && !state.reportId);
     show($('panel-report'), tab === 'campaigns' && !!state.reportId);
   }
@@ -649,6 +674,112 @@
     button.disabled = false;
   }
 
+  // ------------------------------------------------------------ statements
+  const money = { statements: [], statementCursor: null, detail: null, risk: [] };
+
+  async function loadStatements(more) {
+    await guard(async () => {
+      const status = $('statement-status').value;
+      const cursor = more && money.statementCursor ? '&cursor=' + encodeURIComponent(money.statementCursor) : '';
+      const page = await api('/admin/statements?limit=50' + (status ? '&status=' + encodeURIComponent(status) : '') + cursor);
+      money.statements = more ? money.statements.concat(page.items) : page.items;
+      money.statementCursor = page.next_cursor;
+      renderStatements();
+    }, $('statements-message'));
+  }
+
+  const stBadge = (status) => h('span', { class: 'badge st-' + status, 'data-status': status }, t('st_' + status));
+
+  function renderStatements() {
+    const act = (s, key, move, needsNote) => h('button', {
+      type: 'button', class: key === 'hold' ? 'danger' : 'secondary', 'data-action': key,
+      'aria-label': t(key) + ' ' + s.id, onclick: () => moveStatement(s, move, needsNote),
+    }, t(key));
+    $('statement-list').replaceChildren(table(null, [
+      { label: 'ID', header: true, cell: (s) => String(s.id) },
+      { label: t('merchant'), cell: (s) => s.name },
+      { label: t('day'), cell: (s) => s.day },
+      { label: t('status'), cell: (s) => stBadge(s.status) },
+      { label: t('orders'), num: true, cell: (s) => count(s.orders) },
+      { label: t('subsidy'), num: true, cell: (s) => yuan(s.subsidy_fen) },
+      { label: t('clawback'), num: true, cell: (s) => yuan(s.clawback_fen) },
+      { label: t('net'), num: true, cell: (s) => yuan(s.net_fen) },
+      { label: t('payout'), num: true, cell: (s) => yuan(s.payout_fen) },
+      { label: t('hold_reason'), cell: (s) => s.hold_reason || '' },
+      {
+        label: t('actions'), cell: (s) => h('div', { class: 'actions', 'data-statement': s.id },
+          h('button', { type: 'button', class: 'secondary', 'data-action': 'details', onclick: () => openStatement(s.id) }, t('details')),
+          s.status === 'closed' || s.status === 'held' ? act(s, 'hold', 'hold', 'reason') : null,
+          s.status === 'held' ? act(s, 'release', 'release') : null,
+          s.status === 'closed' ? act(s, 'approve', 'approve') : null,
+          s.status === 'approved' ? act(s, 'mark_paid', 'paid', 'payout_reference') : null),
+      },
+    ], money.statements, t('no_statements')));
+    show($('statements-more'), !!money.statementCursor);
+    renderStatementDetail();
+  }
+
+  async function moveStatement(s, move, noteField) {
+    const note = $('statement-note').value.trim();
+    if (noteField && !note) { say($('statements-message'), t('note_required')); return; }
+    await guard(async () => {
+      let moved;
+      try {
+        moved = await api(`/admin/statements/${encodeURIComponent(s.id)}/${move}`, { method: 'POST', body: noteField ? { [noteField]: note } : undefined });
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'invalid_state') { say($('statements-message'), t('invalid_move')); await loadStatements(false); return; }
+        throw err;
+      }
+      money.statements = money.statements.map((x) => (x.id === moved.id ? moved : x));
+      renderStatements();
+      say($('statements-message'), t('moved_msg', { id: moved.id, status: t('st_' + moved.status) }));
+    }, $('statements-message'));
+  }
+
+  async function openStatement(id) {
+    await guard(async () => { money.detail = await api(`/admin/statements/${encodeURIComponent(id)}`); renderStatementDetail(); }, $('statements-message'));
+  }
+
+  function renderStatementDetail() {
+    const d = money.detail;
+    if (!d) { $('statement-detail').replaceChildren(); return; }
+    $('statement-detail').replaceChildren(table(`${d.name} · ${d.day} · SHA-256 ${d.digest.slice(0, 16)}…`, [
+      { label: t('order'), header: true, cell: (l) => String(l.order_id) },
+      { label: t('category'), cell: (l) => t('line_' + l.kind) },
+      { label: t('amount'), num: true, cell: (l) => yuan(l.amount_fen) },
+      { label: t('redeemed_at'), cell: (l) => (l.redeemed_at ? when(l.redeemed_at) : '—') },
+    ], d.lines, t('no_rows')));
+  }
+
+  // ------------------------------------------------------------ risk queue
+  async function loadRisk(scan) {
+    await guard(async () => {
+      if (scan) { await api('/admin/risk/scan', { method: 'POST' }); say($('risk-message'), t('scanned')); }
+      const page = await api('/admin/risk/merchants?limit=100');
+      money.risk = page.items;
+      renderRisk();
+    }, $('risk-message'));
+  }
+
+  function renderRisk() {
+    $('risk-count').textContent = money.risk.length ? String(money.risk.length) : '';
+    $('risk-list').replaceChildren(table(null, [
+      { label: t('merchant'), header: true, cell: (m) => m.name },
+      { label: t('score'), num: true, cell: (m) => Number(m.score).toFixed(2) },
+      {
+        label: t('signals'), cell: (m) => h('ul', { class: 'signals' }, ...m.signals.map((s) => h('li', { 'data-kind': s.kind },
+          `${t('k_' + s.kind)}: ${s.value} ≥ ${s.threshold} · ${t('evidence')} ${s.order_ids.join(', ')}`))),
+      },
+      {
+        label: t('actions'), cell: (m) => h('button', { type: 'button', class: 'secondary', onclick: () => {
+          selectTab('statements');
+          money.statements = money.statements.filter((s) => s.merchant_id === m.merchant_id);
+          renderStatements();
+        } }, t('statements')),
+      },
+    ], money.risk, t('no_risk')));
+  }
+
   // ------------------------------------------------------------ wiring
   function redraw() {
     applyLanguage();
@@ -657,6 +788,8 @@
       renderPending();
       renderCampaigns();
       renderReport();
+      renderStatements();
+      renderRisk();
       say($('review-message'), '');
     }
   }
@@ -675,6 +808,9 @@
     $('campaigns-more').addEventListener('click', () => loadCampaigns(true));
     $('csv-download').addEventListener('click', downloadCsv);
     $('report-close').addEventListener('click', closeReport);
+    $('statements-more').addEventListener('click', () => loadStatements(true));
+    $('statement-status').addEventListener('change', () => loadStatements(false));
+    $('risk-scan').addEventListener('click', () => loadRisk(true));
     for (const b of document.querySelectorAll('.tab')) b.addEventListener('click', () => selectTab(b.dataset.tab));
     applyLanguage();
     if (session && session.access_token) openDashboard();

@@ -32,6 +32,7 @@ let server;
 let base;
 let browser;
 let phoneCounter = 0;
+let serverPort;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -56,6 +57,10 @@ function serviceEnv(port) {
     WENLV__AUTH__ARGON2__MEMORY_KIB: '1024',
     WENLV__AUTH__ARGON2__ITERATIONS: '1',
     WENLV__LOG__LEVEL: 'warn',
+    // Statements close when the test says (wenlv close-statements), and one
+    // resident's second voucher order at a merchant is a repeat pair.
+    WENLV__SETTLEMENT__CLOSE_INTERVAL_SECONDS: '0',
+    WENLV__RISK__REPEAT_PAIR_ORDERS: '2',
   };
 }
 
@@ -117,6 +122,7 @@ before(async () => {
   workdir = mkdtempSync(path.join(tmpdir(), 'wenlv-browser-'));
   mkdirSync(SHOTS, { recursive: true });
   const port = await freePort();
+  serverPort = port;
   const env = serviceEnv(port);
   const made = spawnSync(BIN, ['create-admin', '--phone', ADMIN_PHONE], { env: { ...env, WENLV_ADMIN_PASSWORD: ADMIN_PASSWORD }, encoding: 'utf8' });
   assert.equal(made.status, 0, `create-admin failed: ${made.stderr}${made.stdout}`);
@@ -296,6 +302,82 @@ test('/docs renders the whole API in Swagger UI from this machine alone', async 
   assert.ok(await page.locator('.swagger-ui .authorize').isVisible(), 'the Authorize button is there');
   await page.screenshot({ path: path.join(SHOTS, 'docs.png') });
   assert.deepEqual(elsewhere, [], 'Swagger UI asked for something beyond localhost');
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+  await context.close();
+});
+
+test('money to merchants: the risk queue, then hold, release, approve and paid on a statement', async () => {
+  const admin = await login(ADMIN_PHONE, ADMIN_PASSWORD);
+  const owner = await resident('影院店主');
+  const merchant = await applyMerchant(owner, '可疑影城', 4);
+  await call('POST', `/admin/merchants/${merchant.id}/approve`, { token: admin, expect: 200 });
+  const offer = await call('POST', `/merchants/${merchant.id}/offers`, {
+    token: owner.token, expect: 201, body: { title: '双人观影套餐', price_fen: 15000, stock: 100 },
+  });
+  const now = Date.now();
+  const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+  const campaign = await call('POST', '/admin/campaigns', {
+    token: admin, expect: 201,
+    body: { name: '浏览器测试结算季', budget_fen: 1000000, target_leverage: 5, starts_at: iso(now - 3600e3), ends_at: iso(now + 30 * 86400e3) },
+  });
+  const batch = await call('POST', `/admin/campaigns/${campaign.id}/batches`, {
+    token: admin, expect: 201,
+    body: { name: '满100减30', discount_fen: 3000, min_spend_fen: 10000, quantity: 100, per_user_limit: 2, claim_starts_at: iso(now - 3600e3), claim_ends_at: iso(now + 30 * 86400e3), valid_days: 30 },
+  });
+  await call('POST', `/admin/campaigns/${campaign.id}/publish`, { token: admin, expect: 200 });
+  // One resident orders twice with the campaign's vouchers: a repeat pair.
+  const buyer = await resident('常客');
+  for (let i = 0; i < 2; i++) {
+    const voucher = await call('POST', `/batches/${batch.id}/claim`, { token: buyer.token, expect: 201 });
+    const order = await call('POST', '/orders', { token: buyer.token, expect: 201, body: { offer_id: offer.id, quantity: 1, voucher_id: voucher.id } });
+    const paid = await call('POST', `/orders/${order.id}/pay`, { token: buyer.token, expect: 200 });
+    await call('POST', `/merchants/${merchant.id}/redemptions`, { token: owner.token, expect: 200, body: { code: paid.redemption_code } });
+  }
+  // Redeemed three days ago (only ended days close), then the catch-up closing.
+  const db = path.join(workdir, 'wenlv.db');
+  const past = new Date(now - 3 * 86400e3).toISOString().replace('T', ' ').replace('Z', '');
+  const moved = spawnSync('sqlite3', [db, `UPDATE orders SET redeemed_at = '${past}' WHERE merchant_id = ${merchant.id}`], { encoding: 'utf8' });
+  assert.equal(moved.status, 0, moved.stderr);
+  const yesterday = new Date(now - 86400e3).toISOString().slice(0, 10);
+  const closed = spawnSync(BIN, ['close-statements', '--through', yesterday], { env: serviceEnv(serverPort), encoding: 'utf8' });
+  assert.equal(closed.status, 0, closed.stderr);
+  assert.match(closed.stdout, /closed [1-9]\d* statement/);
+
+  const { context, page, problems } = await newPage();
+  await signIn(page, ADMIN_PHONE, ADMIN_PASSWORD);
+  await page.locator('#view-dashboard').waitFor({ state: 'visible' });
+  // The risk queue shows the merchant and its evidence.
+  await page.locator('#tab-risk').click();
+  const risk = page.locator('#risk-list');
+  await risk.getByText('可疑影城').waitFor();
+  assert.equal(await risk.locator('li[data-kind="repeat_pairs"]').count(), 1);
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-risk.png'), fullPage: true });
+
+  // Its statement closed held; release, approve, then paid with the transfer's reference.
+  await page.locator('#tab-statements').click();
+  const row = page.locator('#statement-list tr', { hasText: '可疑影城' });
+  await row.locator('[data-status="held"]').waitFor();
+  await row.locator('[data-action="release"]').click();
+  await row.locator('[data-status="closed"]').waitFor();
+  await page.locator('#statement-note').fill('复核无误');
+  await row.locator('[data-action="hold"]').click();
+  await row.locator('[data-status="held"]').waitFor();
+  await row.locator('[data-action="release"]').click();
+  await row.locator('[data-status="closed"]').waitFor();
+  await row.locator('[data-action="approve"]').click();
+  await row.locator('[data-status="approved"]').waitFor();
+  await page.locator('#statement-note').fill('ICBC-2026-000123');
+  await row.locator('[data-action="mark_paid"]').click();
+  await row.locator('[data-status="paid"]').waitFor();
+  await row.locator('[data-action="details"]').click();
+  await page.locator('#statement-detail').getByText('¥30.00').first().waitFor();
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-statements.png'), fullPage: true });
+
+  const list = await call('GET', `/admin/statements?merchant_id=${merchant.id}`, { token: admin, expect: 200 });
+  assert.equal(list.items.length, 1);
+  assert.equal(list.items[0].status, 'paid');
+  assert.equal(list.items[0].payout_reference, 'ICBC-2026-000123');
+  assert.equal(list.items[0].net_fen, 6000);
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
   await context.close();
 });

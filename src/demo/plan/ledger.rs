@@ -46,7 +46,8 @@ fn voucher_state(
     };
     match order.life.status {
         OrderStatus::PendingPayment => (VoucherStatus::Locked, true),
-        OrderStatus::Paid | OrderStatus::Redeemed => (VoucherStatus::Used, true),
+        // A reversed order (fraud) keeps the voucher it spent.
+        OrderStatus::Paid | OrderStatus::Redeemed | OrderStatus::Reversed => (VoucherStatus::Used, true),
         OrderStatus::Refunded if campaign.refund_returns_voucher && expires_at > now => {
             (VoucherStatus::Available, false)
         }

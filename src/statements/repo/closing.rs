@@ -1,0 +1,335 @@
+//! Closing a platform-local day: every merchant's statement for that day, with its
+//! lines, in one write transaction.
+//!
+//! Exactly once across instances: the transaction first inserts the day's
+//! `statement_days` row (primary key `day`); a second closer of the same day fails
+//! there (on PostgreSQL it waits for the first to commit, then fails) and rolls
+//! back, writing nothing. On PostgreSQL a transaction-scoped advisory lock also
+//! serializes closers, so two closing different days cannot both take the same
+//! pending clawback; SQLite's `BEGIN IMMEDIATE` already serializes writers. A crash
+//! leaves either no row of the day or all of them.
+//!
+//! The day's orders are read by a no-op UPDATE (`SET redeemed_at = redeemed_at …
+//! WHERE status = 'redeemed'`) that locks them: a reversal racing with the closing
+//! either commits first (the order is then not `redeemed` and stays off the
+//! statement) or waits and then finds the subsidy line, and claws it back.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Days, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+use diesel::connection::SimpleConnection;
+use diesel::dsl::max;
+use diesel::prelude::*;
+
+use crate::db::schema::{merchants, orders, statement_days, statement_lines, statements};
+use crate::db::{write_tx, DbConnection};
+use crate::orders::models::OrderStatus;
+use crate::statements::csv::{self, StatementFigures};
+use crate::statements::models::{LineRow, NewLine, NewStatement, StatementLineKind, StatementStatus};
+use crate::time::now;
+
+/// An arbitrary constant naming the closing job among PostgreSQL advisory locks.
+const PG_CLOSING_LOCK: i64 = 0x0077_656e_7374;
+
+/// Lines inserted per statement.
+const INSERT_CHUNK: usize = 500;
+
+/// The UTC instants `[start, end)` of a platform-local calendar day.
+pub fn day_bounds(tz: Tz, day: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
+    let start_of = |d: NaiveDate| {
+        let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        tz.from_local_datetime(&midnight)
+            .earliest()
+            .map(|t| t.naive_utc())
+            // A zone whose clocks skip midnight: the first instant of the day is 01:00.
+            .unwrap_or_else(|| midnight - chrono::Duration::hours(8))
+    };
+    let next = day.checked_add_days(Days::new(1)).unwrap_or(day);
+    (start_of(day), start_of(next))
+}
+
+/// The platform-local date of a UTC instant.
+pub fn local_date(tz: Tz, at: NaiveDateTime) -> NaiveDate {
+    at.and_utc().with_timezone(&tz).date_naive()
+}
+
+/// Why a merchant's new statements are held: the risk scan's verdict.
+pub type Holds = HashMap<i64, String>;
+
+/// The first day that is not closed yet and could have anything to close: the day
+/// after the last closed one, else the day of the first voucher redemption ever.
+/// `None` when nothing was ever redeemed with a voucher.
+pub fn first_open_day(conn: &mut DbConnection, tz: Tz) -> QueryResult<Option<NaiveDate>> {
+    let last: Option<String> = statement_days::table.select(max(statement_days::day)).first(conn)?;
+    if let Some(day) = last.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()) {
+        return Ok(day.checked_add_days(Days::new(1)));
+    }
+    let first: Option<NaiveDateTime> = orders::table
+        .filter(orders::campaign_id.is_not_null())
+        .select(diesel::dsl::min(orders::redeemed_at))
+        .first(conn)?;
+    Ok(first.map(|t| local_date(tz, t)))
+}
+
+/// Closes every open day up to `through` (inclusive), oldest first; returns how many
+/// statements this call wrote. Days another closer took are skipped.
+pub fn close_through(conn: &mut DbConnection, tz: Tz, through: NaiveDate, holds: &Holds) -> QueryResult<usize> {
+    let Some(mut day) = first_open_day(conn, tz)? else {
+        return Ok(0);
+    };
+    let mut written = 0;
+    while day <= through {
+        written += close_day(conn, tz, day, holds)?.unwrap_or(0);
+        match day.checked_add_days(Days::new(1)) {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    Ok(written)
+}
+
+/// One order going on a statement: id, merchant, subsidy, redeemed_at.
+type DayOrder = (i64, i64, i64, Option<NaiveDateTime>);
+
+/// Closes `day`: `Some(statements written)`, or `None` when it was already closed.
+pub fn close_day(conn: &mut DbConnection, tz: Tz, day: NaiveDate, holds: &Holds) -> QueryResult<Option<usize>> {
+    let result = write_tx(conn, |c| close_day_in(c, tz, day, holds));
+    match result {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn close_day_in(conn: &mut DbConnection, tz: Tz, day: NaiveDate, holds: &Holds) -> QueryResult<usize> {
+    if let DbConnection::Postgresql(_) = conn {
+        conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_CLOSING_LOCK})"))?;
+    }
+    let day_text = day.format("%Y-%m-%d").to_string();
+    let closed_at = now();
+    diesel::insert_into(statement_days::table)
+        .values((
+            statement_days::day.eq(&day_text),
+            statement_days::statements.eq(0_i64),
+            statement_days::closed_at.eq(closed_at),
+        ))
+        .execute(conn)?;
+    let (start, end) = day_bounds(tz, day);
+    let day_orders: Vec<DayOrder> = diesel::update(
+        orders::table
+            .filter(orders::status.eq(OrderStatus::Redeemed))
+            .filter(orders::campaign_id.is_not_null())
+            .filter(orders::subsidy_fen.gt(0))
+            .filter(orders::redeemed_at.ge(start))
+            .filter(orders::redeemed_at.lt(end)),
+    )
+    .set(orders::redeemed_at.eq(orders::redeemed_at))
+    .returning((
+        orders::id,
+        orders::merchant_id,
+        orders::subsidy_fen,
+        orders::redeemed_at,
+    ))
+    .get_results(conn)?;
+    let pending: Vec<LineRow> = statement_lines::table
+        .filter(statement_lines::statement_id.is_null())
+        .load(conn)?;
+
+    let mut by_merchant: BTreeMap<i64, (Vec<DayOrder>, Vec<LineRow>)> = BTreeMap::new();
+    for order in day_orders {
+        by_merchant.entry(order.1).or_default().0.push(order);
+    }
+    for line in pending {
+        by_merchant.entry(line.merchant_id).or_default().1.push(line);
+    }
+    if by_merchant.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = by_merchant.keys().copied().collect();
+    let names: HashMap<i64, String> = merchants::table
+        .filter(merchants::id.eq_any(&ids))
+        .select((merchants::id, merchants::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    let carries = carried_in(conn, &ids)?;
+
+    let count = by_merchant.len();
+    for (merchant_id, (day_orders, clawbacks)) in by_merchant {
+        let name = names.get(&merchant_id).map(String::as_str).unwrap_or_default();
+        let carried_in_fen = carries.get(&merchant_id).copied().unwrap_or(0);
+        write_statement(
+            conn,
+            StatementInput {
+                merchant_id,
+                name,
+                day: &day_text,
+                orders: &day_orders,
+                clawbacks: &clawbacks,
+                carried_in_fen,
+                hold_reason: holds.get(&merchant_id).map(String::as_str),
+                closed_at,
+            },
+        )?;
+    }
+    diesel::update(statement_days::table.find(&day_text))
+        .set(statement_days::statements.eq(count as i64))
+        .execute(conn)?;
+    Ok(count)
+}
+
+/// Each merchant's negative balance to bring forward: its latest statement's
+/// `net_fen + carried_in_fen` when below zero. Days close in order, so the latest
+/// statement is the one with the highest id.
+fn carried_in(conn: &mut DbConnection, merchant_ids: &[i64]) -> QueryResult<HashMap<i64, i64>> {
+    let latest: Vec<(i64, Option<i64>)> = statements::table
+        .filter(statements::merchant_id.eq_any(merchant_ids))
+        .group_by(statements::merchant_id)
+        .select((statements::merchant_id, max(statements::id)))
+        .load(conn)?;
+    let latest_ids: Vec<i64> = latest.into_iter().filter_map(|(_, id)| id).collect();
+    if latest_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let balances: Vec<(i64, i64, i64)> = statements::table
+        .filter(statements::id.eq_any(&latest_ids))
+        .select((statements::merchant_id, statements::net_fen, statements::carried_in_fen))
+        .load(conn)?;
+    Ok(balances
+        .into_iter()
+        .filter_map(|(merchant_id, net, carried)| {
+            let balance = net + carried;
+            (balance < 0).then_some((merchant_id, balance))
+        })
+        .collect())
+}
+
+struct StatementInput<'a> {
+    merchant_id: i64,
+    name: &'a str,
+    day: &'a str,
+    orders: &'a [DayOrder],
+    clawbacks: &'a [LineRow],
+    carried_in_fen: i64,
+    hold_reason: Option<&'a str>,
+    closed_at: NaiveDateTime,
+}
+
+/// Writes one merchant's statement, its subsidy lines, takes its pending clawbacks,
+/// and sets its digest. Inside the day's transaction.
+fn write_statement(conn: &mut DbConnection, input: StatementInput<'_>) -> QueryResult<()> {
+    let subsidy_fen: i64 = input.orders.iter().map(|o| o.2).sum();
+    let clawback_fen: i64 = -input.clawbacks.iter().map(|l| l.amount_fen).sum::<i64>();
+    let net_fen = subsidy_fen - clawback_fen;
+    let payout_fen = (net_fen + input.carried_in_fen).max(0);
+    let status = if input.hold_reason.is_some() {
+        StatementStatus::Held
+    } else {
+        StatementStatus::Closed
+    };
+    let statement_id: i64 = diesel::insert_into(statements::table)
+        .values(NewStatement {
+            merchant_id: input.merchant_id,
+            name: input.name.to_owned(),
+            day: input.day.to_owned(),
+            status,
+            orders: input.orders.len() as i64,
+            subsidy_fen,
+            clawback_fen,
+            net_fen,
+            carried_in_fen: input.carried_in_fen,
+            payout_fen,
+            digest: String::new(),
+            hold_reason: input.hold_reason.map(str::to_owned),
+            closed_at: input.closed_at,
+        })
+        .returning(statements::id)
+        .get_result(conn)?;
+    let new_lines: Vec<NewLine> = input
+        .orders
+        .iter()
+        .map(|&(order_id, merchant_id, subsidy_fen, redeemed_at)| NewLine {
+            statement_id: Some(statement_id),
+            merchant_id,
+            order_id,
+            kind: StatementLineKind::Subsidy,
+            amount_fen: subsidy_fen,
+            redeemed_at,
+            created_at: input.closed_at,
+        })
+        .collect();
+    for chunk in new_lines.chunks(INSERT_CHUNK) {
+        // Multi-row INSERTs are not available on the multi-engine connection; each
+        // engine's own connection takes them (the same connection, same transaction).
+        let insert = diesel::insert_into(statement_lines::table).values(chunk.to_vec());
+        match conn {
+            DbConnection::Sqlite(c) => insert.execute(c)?,
+            DbConnection::Postgresql(c) => insert.execute(c)?,
+        };
+    }
+    if !input.clawbacks.is_empty() {
+        let ids: Vec<i64> = input.clawbacks.iter().map(|l| l.id).collect();
+        let taken = diesel::update(
+            statement_lines::table
+                .filter(statement_lines::id.eq_any(&ids))
+                .filter(statement_lines::statement_id.is_null()),
+        )
+        .set(statement_lines::statement_id.eq(statement_id))
+        .execute(conn)?;
+        if taken != ids.len() {
+            // Another closer took them: roll the whole day back and let a later pass retry.
+            return Err(diesel::result::Error::RollbackTransaction);
+        }
+    }
+    let mut lines: Vec<LineRow> = new_lines
+        .into_iter()
+        .map(|l| LineRow {
+            id: 0,
+            statement_id: l.statement_id,
+            merchant_id: l.merchant_id,
+            order_id: l.order_id,
+            kind: l.kind,
+            amount_fen: l.amount_fen,
+            redeemed_at: l.redeemed_at,
+            created_at: l.created_at,
+        })
+        .collect();
+    lines.extend(input.clawbacks.iter().cloned());
+    let body = csv::statement(
+        &StatementFigures {
+            id: statement_id,
+            merchant_id: input.merchant_id,
+            name: input.name,
+            day: input.day,
+            subsidy_fen,
+            clawback_fen,
+            net_fen,
+            carried_in_fen: input.carried_in_fen,
+            payout_fen,
+        },
+        &lines,
+    );
+    diesel::update(statements::table.find(statement_id))
+        .set(statements::digest.eq(csv::digest(&body)))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shanghai_day_starts_at_16_utc_the_day_before() {
+        let tz: Tz = "Asia/Shanghai".parse().expect("tz");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
+        let (start, end) = day_bounds(tz, day);
+        assert_eq!(start.to_string(), "2026-11-24 16:00:00");
+        assert_eq!(end.to_string(), "2026-11-25 16:00:00");
+        assert_eq!(
+            local_date(tz, end),
+            NaiveDate::from_ymd_opt(2026, 11, 26).expect("date")
+        );
+    }
+}
