@@ -247,28 +247,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    statements (id) {
-        id -> BigInt,
-        merchant_id -> BigInt,
-        name -> Text,
-        day -> Text,
-        status -> Text,
-        orders -> BigInt,
-        subsidy_fen -> BigInt,
-        clawback_fen -> BigInt,
-        net_fen -> BigInt,
-        carried_in_fen -> BigInt,
-        payout_fen -> BigInt,
-        digest -> Text,
-        hold_reason -> Nullable<Text>,
-        payout_reference -> Nullable<Text>,
-        closed_at -> Timestamp,
-        approved_at -> Nullable<Timestamp>,
-        paid_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
     webhook_attempts (id) {
         id -> BigInt,
         delivery_id -> BigInt,
@@ -290,6 +268,29 @@ diesel::table! {
         status -> Text,
         expires_at -> Timestamp,
         answered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    statements (id) {
+        id -> BigInt,
+        merchant_id -> BigInt,
+        name -> Text,
+        day -> Text,
+        status -> Text,
+        orders -> BigInt,
+        subsidy_fen -> BigInt,
+        clawback_fen -> BigInt,
+        net_fen -> BigInt,
+        carried_in_fen -> BigInt,
+        payout_fen -> BigInt,
+        digest -> Text,
+        hold_reason -> Nullable<Text>,
+        payout_reference -> Nullable<Text>,
+        closed_at -> Timestamp,
+        approved_at -> Nullable<Timestamp>,
+        paid_at -> Nullable<Timestamp>,
     }
 }
 
@@ -339,11 +340,16 @@ diesel::joinable!(webhooks -> merchants (merchant_id));
 diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_events (event_id));
+
 diesel::joinable!(statements -> merchants (merchant_id));
 diesel::joinable!(statement_lines -> orders (order_id));
 diesel::joinable!(risk_flags -> merchants (merchant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    statements,
+    statement_lines,
+    statement_days,
+    risk_flags,
     users,
     refresh_tokens,
     merchants,
@@ -363,8 +369,4 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_attempts,
     staff_invitations,
     settings,
-    statements,
-    statement_lines,
-    statement_days,
-    risk_flags,
 );

@@ -28,6 +28,7 @@ CREATE TABLE orders_rebuilt (
     redeemed_at TIMESTAMP,
     cancelled_at TIMESTAMP,
     refunded_at TIMESTAMP,
+    money_in_flight_at TIMESTAMP,
     CHECK (payable_fen = gross_fen - subsidy_fen)
 );
 INSERT INTO orders_rebuilt SELECT * FROM orders;

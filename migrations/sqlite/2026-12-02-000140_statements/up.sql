@@ -24,6 +24,8 @@ CREATE TABLE orders_rebuilt (
     redeemed_at TIMESTAMP,
     cancelled_at TIMESTAMP,
     refunded_at TIMESTAMP,
+    -- added by 2026-12-02-000013_money_in_flight (ALTER TABLE: the last column)
+    money_in_flight_at TIMESTAMP,
     CHECK (payable_fen = gross_fen - subsidy_fen)
 );
 INSERT INTO orders_rebuilt SELECT * FROM orders;
