@@ -81,6 +81,13 @@ const TEXTS_ZH: &[(&str, &str)] = &[
         "请以 Content-Type: application/json 发送请求体",
     ),
     ("the body is larger than 1 MiB", "请求体超过 1 MiB"),
+    // Statements and reversal.
+    ("must be a date, YYYY-MM-DD", "必须是日期，格式 YYYY-MM-DD"),
+    ("the statement is {}; it cannot be {}", "结算单状态为 {0}，不能执行 {1}"),
+    (
+        "the order is {}; only a redeemed order can be reversed",
+        "订单状态为 {0}，只有已核销的订单可以冲正",
+    ),
     // Accounts and sessions.
     ("the current password is wrong", "当前密码不正确"),
     (

@@ -36,7 +36,7 @@ fn limit_orders(state: &AppState, user_id: i64) -> AppResult<()> {
         .limiter
         .hit(&format!("order:{user_id}"), settings.orders_per_minute_per_resident)
         .map_err(|retry_after| {
-            crate::metrics::rate_limited("order");
+            crate::metrics::rate_limited("create_order");
             AppError::RateLimited(retry_after)
         })
 }

@@ -85,6 +85,8 @@ pub fn reverse(conn: &mut DbConnection, tz: Tz, caller: Caller, order_id: i64, r
                 })
                 .execute(c)?;
         }
+        // The merchant's webhooks learn of it in the same transaction (API.md, Webhooks).
+        crate::orders::events::record(c, &order, crate::webhooks::models::EventType::OrderReversed)?;
         Ok(order)
     })
 }
