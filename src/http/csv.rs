@@ -1,4 +1,4 @@
-//! The one way the service writes CSV (reports now, statements later): the `csv`
+//! The one way the service writes CSV (reports, statements): the `csv`
 //! crate does RFC 4180 quoting, and every text cell that a spreadsheet would read
 //! as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) gets a leading
 //! `'` (CSV formula injection: a merchant named `=HYPERLINK(...)` must not run in

@@ -10,9 +10,18 @@
 use sha2::{Digest, Sha256};
 
 use super::models::{LineRow, StatementLineKind};
+use crate::http::csv::{Cell, CsvWriter};
 
-const BOM: &str = "\u{feff}";
-const HEADER: &str = "statement_id,merchant_id,name,day,kind,order_id,amount_fen,redeemed_at";
+const HEADER: [&str; 8] = [
+    "statement_id",
+    "merchant_id",
+    "name",
+    "day",
+    "kind",
+    "order_id",
+    "amount_fen",
+    "redeemed_at",
+];
 
 /// What the CSV shows of a statement: its fixed figures.
 #[derive(Debug, Clone)]
@@ -28,48 +37,34 @@ pub struct StatementFigures<'a> {
     pub payout_fen: i64,
 }
 
-/// One cell: formula-safe, then quoted when it holds a comma, quote or line break.
-pub fn cell(text: &str) -> String {
-    let safe = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if safe.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", safe.replace('"', "\"\""))
-    } else {
-        safe
-    }
-}
-
-/// The statement's CSV: one row per line (subsidies by order, then clawbacks), then
-/// the totals as rows of kind `total_subsidy`, `total_clawback`, `net`,
-/// `carried_in` and `payout`.
+/// The statement's CSV, written by the service's one CSV writer (`http::csv`): one
+/// row per line (subsidies by order, then clawbacks), then the totals as rows of
+/// kind `total_subsidy`, `total_clawback`, `net`, `carried_in` and `payout`.
+/// Amounts go in as text cells, so a negative one gets the leading `'` API.md asks
+/// of every cell that begins with `-`.
 pub fn statement(figures: &StatementFigures<'_>, lines: &[LineRow]) -> String {
     let mut ordered: Vec<&LineRow> = lines.iter().collect();
     ordered.sort_by_key(|l| (l.kind != StatementLineKind::Subsidy, l.order_id));
-    let mut out = String::from(BOM);
-    out.push_str(HEADER);
-    out.push_str("\r\n");
-    let prefix = format!(
-        "{},{},{},{}",
-        figures.id,
-        figures.merchant_id,
-        cell(figures.name),
-        cell(figures.day)
-    );
+    let id = figures.id.to_string();
+    let merchant_id = figures.merchant_id.to_string();
+    let mut csv = CsvWriter::new(&HEADER);
     for line in ordered {
         let redeemed_at = line
             .redeemed_at
             .map(|t| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
             .unwrap_or_default();
-        out.push_str(&format!(
-            "{prefix},{},{},{},{}\r\n",
-            line.kind.as_str(),
-            line.order_id,
-            cell(&line.amount_fen.to_string()),
-            cell(&redeemed_at)
-        ));
+        let order_id = line.order_id.to_string();
+        let amount = line.amount_fen.to_string();
+        csv.row(&[
+            Cell::Number(&id),
+            Cell::Number(&merchant_id),
+            Cell::Text(figures.name),
+            Cell::Text(figures.day),
+            Cell::Text(line.kind.as_str()),
+            Cell::Number(&order_id),
+            Cell::Text(&amount),
+            Cell::Text(&redeemed_at),
+        ]);
     }
     let totals = [
         ("total_subsidy", figures.subsidy_fen),
@@ -79,9 +74,19 @@ pub fn statement(figures: &StatementFigures<'_>, lines: &[LineRow]) -> String {
         ("payout", figures.payout_fen),
     ];
     for (kind, amount) in totals {
-        out.push_str(&format!("{prefix},{kind},,{},\r\n", cell(&amount.to_string())));
+        let amount = amount.to_string();
+        csv.row(&[
+            Cell::Number(&id),
+            Cell::Number(&merchant_id),
+            Cell::Text(figures.name),
+            Cell::Text(figures.day),
+            Cell::Text(kind),
+            Cell::Text(""),
+            Cell::Text(&amount),
+            Cell::Text(""),
+        ]);
     }
-    out
+    csv.finish()
 }
 
 /// The hex SHA-256 of a CSV body.
@@ -93,18 +98,6 @@ pub fn digest(csv: &str) -> String {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
-
-    #[test]
-    fn cells_that_could_be_formulas_get_a_quote_mark() {
-        assert_eq!(cell("=SUM(A1)"), "'=SUM(A1)");
-        assert_eq!(cell("+86"), "'+86");
-        assert_eq!(cell("-3000"), "'-3000");
-        assert_eq!(cell("@cmd"), "'@cmd");
-        assert_eq!(cell("\tx"), "'\tx");
-        assert_eq!(cell("\rx"), "\"'\rx\"");
-        assert_eq!(cell("书店, \"新华\""), "\"书店, \"\"新华\"\"\"");
-        assert_eq!(cell("plain"), "plain");
-    }
 
     #[test]
     fn the_csv_lists_lines_then_totals_and_its_digest_is_stable() {
@@ -139,7 +132,7 @@ mod tests {
         let csv = statement(&figures, &lines);
         assert!(csv.starts_with('\u{feff}'));
         let rows: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
-        assert_eq!(rows[0], HEADER);
+        assert_eq!(rows[0], HEADER.join(","));
         assert!(
             rows[1].contains(",subsidy,7,3000,2026-11-25T02:00:00.000000Z"),
             "{}",
