@@ -17,7 +17,6 @@ use std::sync::Arc;
 use common::{drive_direct, drive_http, ms, report, Args, BenchDb};
 use diesel::connection::SimpleConnection;
 use wenlv::db::DbConnection;
-use wenlv::domain::category::CATEGORIES;
 use wenlv::domain::Category;
 use wenlv::error::{AppError, Code};
 use wenlv::http::{encode_cursor, PageRequest};
@@ -66,8 +65,8 @@ fn seed(db: &BenchDb, districts: &[String]) {
         let license = wenlv::domain::credit_code::with_check_char(&format!("91131000MA{m:07}")).expect("code");
         rows.push(format!(
             "('{name}', '{license}', '{}', '{}', '地址 {m}', '0316-1234567', '{}', 1, '{}', '{at}')",
-            CATEGORIES[m % CATEGORIES.len()],
-            districts[(m / CATEGORIES.len()) % districts.len()],
+            Category::NAMES[m % Category::NAMES.len()],
+            districts[(m / Category::NAMES.len()) % districts.len()],
             merchant_status(m),
             name.to_lowercase(),
         ));

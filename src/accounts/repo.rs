@@ -326,7 +326,7 @@ pub fn set_disabled(
         if disable {
             revoke_all_of(conn, user_id)?;
         }
-        audit::record(conn, admin.id, audit::Target::User, verb, user_id, reason)?;
+        audit::record(conn, admin.id, audit::AuditTarget::User, verb, user_id, reason)?;
         Ok(find_by_id(conn, user_id)?)
     })
 }
@@ -363,7 +363,7 @@ pub fn release_identity(
         audit::record(
             conn,
             admin.id,
-            audit::Target::User,
+            audit::AuditTarget::User,
             "identity_release",
             user_id,
             Some(reason),

@@ -16,6 +16,4 @@ pub mod models;
 pub mod repo;
 
 pub use models::AuditTarget;
-/// The short name the writers use (`audit::Target::Merchant`).
-pub use models::AuditTarget as Target;
 pub use repo::record;

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 pub use super::models::Move;
 use super::models::{BatchRow, CampaignRow, CampaignStatus, NewBatch, NewCampaign};
-use crate::audit::{self, Target};
+use crate::audit::{self, AuditTarget};
 use crate::db::schema::{campaigns, voucher_batches};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::Category;
@@ -57,7 +57,7 @@ pub fn create_campaign(conn: &mut DbConnection, actor_id: i64, draft: &CampaignD
             })
             .returning(campaigns::all_columns)
             .get_result(conn)?;
-        audit::record(conn, actor_id, Target::Campaign, "create", row.id, None)?;
+        audit::record(conn, actor_id, AuditTarget::Campaign, "create", row.id, None)?;
         Ok(row)
     })
 }
@@ -77,7 +77,7 @@ pub fn transition(conn: &mut DbConnection, actor_id: i64, id: i64, step: Move) -
         .optional()?;
         match moved {
             Some(row) => {
-                audit::record(conn, actor_id, Target::Campaign, step.verb(), id, None)?;
+                audit::record(conn, actor_id, AuditTarget::Campaign, step.verb(), id, None)?;
                 Ok(row)
             }
             None => {
@@ -181,7 +181,7 @@ pub fn create_batch(
             })
             .returning(voucher_batches::all_columns)
             .get_result(conn)?;
-        audit::record(conn, actor_id, Target::Batch, "create", batch.id, None)?;
+        audit::record(conn, actor_id, AuditTarget::Batch, "create", batch.id, None)?;
         Ok(batch)
     })
 }

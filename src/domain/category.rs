@@ -17,6 +17,3 @@ crate::text_enum! {
         Other = "other",
     }
 }
-
-/// Every category's text (kept for callers that validate a choice against a list).
-pub const CATEGORIES: &[&str] = Category::NAMES;

@@ -12,7 +12,7 @@
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use crate::audit::{self, Target};
+use crate::audit::{self, AuditTarget};
 use crate::db::schema::{orders, statement_lines};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::Caller;
@@ -65,7 +65,7 @@ pub fn reverse(conn: &mut DbConnection, tz: Tz, caller: Caller, order_id: i64, r
                 payable_fen: order.payable_fen,
             },
         )?;
-        audit::record(c, caller.id, Target::Order, "reverse", order_id, Some(reason))?;
+        audit::record(c, caller.id, AuditTarget::Order, "reverse", order_id, Some(reason))?;
         let on_statement: bool = diesel::select(diesel::dsl::exists(
             statement_lines::table
                 .filter(statement_lines::order_id.eq(order_id))

@@ -15,7 +15,7 @@ use super::clock::Clock;
 use super::data::CAMPAIGNS;
 use super::merchants::MerchantPick;
 use super::ADMIN_ID;
-use crate::audit::Target;
+use crate::audit::AuditTarget;
 use crate::campaigns::models::CampaignStatus;
 use crate::demo::rows::{Audit, Batch, Campaign};
 
@@ -67,7 +67,7 @@ pub fn issue(
         let per_batch = claims_here / spec.batches.len().max(1);
         let mut face_value = 0;
         let mut audit =
-            |action: &'static str, target: Target, target_id: i64, reason: Option<&str>, at: NaiveDateTime| {
+            |action: &'static str, target: AuditTarget, target_id: i64, reason: Option<&str>, at: NaiveDateTime| {
                 audits.push(Audit {
                     id: 0,
                     actor_id: ADMIN_ID,
@@ -78,18 +78,24 @@ pub fn issue(
                     created_at: at,
                 })
             };
-        audit("campaign.create", Target::Campaign, campaign_id, None, created_at);
+        audit("campaign.create", AuditTarget::Campaign, campaign_id, None, created_at);
         if spec.status != CampaignStatus::Draft {
             audit(
                 "campaign.publish",
-                Target::Campaign,
+                AuditTarget::Campaign,
                 campaign_id,
                 None,
                 starts_at - Duration::days(1),
             );
         }
         if spec.status == CampaignStatus::Ended {
-            audit("campaign.end", Target::Campaign, campaign_id, Some("活动期满"), ends_at);
+            audit(
+                "campaign.end",
+                AuditTarget::Campaign,
+                campaign_id,
+                Some("活动期满"),
+                ends_at,
+            );
         }
         for b in spec.batches {
             let batch_index = batches.len();
@@ -160,7 +166,7 @@ pub fn issue(
             });
             audit(
                 "batch.create",
-                Target::Batch,
+                AuditTarget::Batch,
                 batch_index as i64 + 1,
                 None,
                 created_at + Duration::hours(1),

@@ -13,7 +13,7 @@ use rand::Rng;
 use super::clock::Clock;
 use super::data::{district_label, district_weight, BRANDS, STREETS, STYLES};
 use super::{offers, DemoSize, ADMIN_ID};
-use crate::audit::Target;
+use crate::audit::AuditTarget;
 use crate::demo::rows::{Audit, Member, Merchant, Offer};
 use crate::domain::{credit_code, Category};
 use crate::merchants::models::{MemberRole, MerchantStatus};
@@ -105,7 +105,7 @@ pub fn generate(
                 } else {
                     "merchant.reject"
                 },
-                target_type: Target::Merchant.as_str(),
+                target_type: AuditTarget::Merchant.as_str(),
                 target_id: id,
                 reason: review_note.clone(),
                 created_at: created_at + Duration::hours(rng.gen_range(2..72)),

@@ -47,8 +47,6 @@ pub type OpenMovement = fn(&mut DbConnection, i64, i64) -> AppResult<OrderRow>;
 /// transaction) is the same and lives in the handlers.
 #[derive(Debug, Clone, Copy)]
 pub struct MoneyStep {
-    /// The status the order must be in.
-    pub from: OrderStatus,
     /// The status it moves to (for the 409 detail and the transition metric).
     pub to: OrderStatus,
     pub kind: PaymentKind,
@@ -59,7 +57,6 @@ pub struct MoneyStep {
 }
 
 pub const PAY: MoneyStep = MoneyStep {
-    from: OrderStatus::PendingPayment,
     to: OrderStatus::Paid,
     kind: PaymentKind::Payment,
     open: open_payment,
@@ -67,7 +64,6 @@ pub const PAY: MoneyStep = MoneyStep {
 };
 
 pub const REFUND: MoneyStep = MoneyStep {
-    from: OrderStatus::Paid,
     to: OrderStatus::Refunded,
     kind: PaymentKind::Refund,
     open: open_refund,

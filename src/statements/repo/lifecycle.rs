@@ -5,7 +5,7 @@
 
 use diesel::prelude::*;
 
-use crate::audit::{self, Target};
+use crate::audit::{self, AuditTarget};
 use crate::db::schema::statements;
 use crate::db::{write_tx, DbConnection};
 use crate::domain::Caller;
@@ -104,7 +104,7 @@ pub fn apply(conn: &mut DbConnection, caller: Caller, id: i64, change: Move) -> 
             Move::Paid { payout_reference } => Some(payout_reference.as_str()),
             _ => None,
         };
-        audit::record(c, caller.id, Target::Statement, change.verb(), id, note)?;
+        audit::record(c, caller.id, AuditTarget::Statement, change.verb(), id, note)?;
         Ok(statement)
     })
 }
