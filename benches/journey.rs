@@ -139,6 +139,7 @@ fn direct_journey(c: &mut DbConnection, tz: chrono_tz::Tz, batch: i64, offer: i6
         voucher_id: Some(voucher),
         payment_timeout: 900,
         max_unpaid: i64::MAX,
+        timezone: tz,
     };
     let order = match wenlv::orders::repo::create(c, request, None) {
         Ok(o) => o,

@@ -88,6 +88,11 @@ codes! {
     IdempotencyKeyInUse = "idempotency_key_in_use" => CONFLICT,
     RateLimited = "rate_limited" => TOO_MANY_REQUESTS,
     ServiceUnavailable = "service_unavailable" => SERVICE_UNAVAILABLE,
+    // Fair release (API.md): lottery batches, pacing, usable windows.
+    WrongAllocation = "wrong_allocation" => CONFLICT,
+    AlreadyEntered = "already_entered" => CONFLICT,
+    SoldOutToday = "sold_out_today" => CONFLICT,
+    VoucherNotUsableNow = "voucher_not_usable_now" => UNPROCESSABLE_ENTITY,
     // Too many claims wait already: 503 with `Retry-After`, nothing changed.
     Overloaded = "overloaded" => SERVICE_UNAVAILABLE;
     internal Internal = "internal_error" => INTERNAL_SERVER_ERROR;

@@ -23,6 +23,7 @@ pub mod health;
 pub mod http;
 pub mod idempotency;
 pub mod identity;
+pub mod lottery;
 pub mod merchants;
 pub mod metrics;
 pub mod offers;

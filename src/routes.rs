@@ -10,7 +10,7 @@ use actix_web::web;
 use crate::{
     accounts, audit, campaigns, dashboard, health, merchants, metrics, offers, orders, reports, vouchers, webhooks,
 };
-use crate::{risk, statements};
+use crate::{lottery, risk, statements};
 
 macro_rules! route_table {
     ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
@@ -94,6 +94,8 @@ route_table!(api, API_ROUTES, {
     "/campaigns/{id}" => { get: campaigns::handlers::show },
     "/batches/{id}/claim" => { post: vouchers::handlers::claim },
     "/me/vouchers" => { get: vouchers::handlers::mine },
+    "/batches/{id}/entries" => { post: lottery::handlers::enter },
+    "/me/entries" => { get: lottery::handlers::mine },
     // --- reports
     "/admin/campaigns/{id}/report" => { get: reports::handlers::campaign_report },
     "/admin/campaigns/{id}/report.csv" => { get: reports::handlers::campaign_report_csv },

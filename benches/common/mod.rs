@@ -342,6 +342,9 @@ pub fn campaign_with_twin_batches(conn: &mut DbConnection, admin: i64, name: &st
         claim_starts_at: now - Span::minutes(30),
         claim_ends_at: now + Span::days(29),
         valid_days: 7,
+        allocation: wenlv::campaigns::models::Allocation::FirstCome,
+        daily_quantity: None,
+        usable: wenlv::vouchers::usable::UsableWindow::default(),
     };
     let mut make = || {
         campaigns::create_batch(conn, admin, campaign.id, &batch)

@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::models::{split_list, BatchRow, CampaignRow, CampaignStatus};
+use super::models::{split_list, Allocation, BatchRow, CampaignRow, CampaignStatus};
 use crate::time::utc;
+use crate::vouchers::dto::UsableHoursDto;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchDto {
@@ -21,11 +22,26 @@ pub struct BatchDto {
     pub claim_starts_at: DateTime<Utc>,
     pub claim_ends_at: DateTime<Utc>,
     pub valid_days: i64,
+    /// `first_come` (claimed) or `lottery` (entered, then drawn).
+    pub allocation: Allocation,
+    /// At most this many claims per platform-local day; null = no cap.
+    #[schema(required = true)]
+    pub daily_quantity: Option<i64>,
+    /// The ISO weekdays (1 = Monday .. 7) its vouchers may be used on, platform-local.
+    pub usable_weekdays: Vec<u8>,
+    /// The platform-local hours `[from, to)` its vouchers may be used in; null = all day.
+    #[schema(required = true)]
+    pub usable_hours: Option<UsableHoursDto>,
 }
 
 impl From<BatchRow> for BatchDto {
     fn from(b: BatchRow) -> Self {
+        let usable = b.usable();
         BatchDto {
+            allocation: b.allocation,
+            daily_quantity: b.daily_quantity,
+            usable_weekdays: usable.weekdays(),
+            usable_hours: UsableHoursDto::of(&usable),
             id: b.id,
             campaign_id: b.campaign_id,
             name: b.name,
@@ -141,4 +157,26 @@ pub struct NewBatchRequest {
     pub claim_ends_at: DateTime<Utc>,
     #[schema(minimum = 1, maximum = 366)]
     pub valid_days: i64,
+    /// `first_come` (default) or `lottery`. For a lottery the claim window is the entry
+    /// window, `quantity` the number of winners, and `per_user_limit` must be 1.
+    pub allocation: Option<Allocation>,
+    /// First-come only: at most this many claims per platform-local day (1..quantity);
+    /// absent or null = no cap.
+    #[schema(minimum = 1)]
+    pub daily_quantity: Option<i64>,
+    /// ISO weekdays (1 = Monday .. 7) its vouchers may be used on; absent or null = every day.
+    #[schema(min_items = 1)]
+    pub usable_weekdays: Option<Vec<u8>>,
+    /// Platform-local hours its vouchers may be used in, `from` < `to`; absent or null = all day.
+    pub usable_hours: Option<UsableHoursRequest>,
+}
+
+/// `{"from": "HH:MM", "to": "HH:MM"}`, platform-local, `from` < `to` (`to` may be `24:00`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsableHoursRequest {
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "09:00")]
+    pub from: String,
+    #[schema(pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", example = "21:00")]
+    pub to: String,
 }

@@ -4,18 +4,19 @@ use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
 use super::dto::{BatchDto, CampaignDto};
-use super::models::{CampaignRow, CampaignStatus};
+use super::models::{Allocation, CampaignRow, CampaignStatus};
 use super::repo::{self, BatchDraft, CampaignDraft, Move};
 use crate::auth::{AdminUser, MaybeUser};
 use crate::db::{self, DbConnection};
 use crate::domain::Category;
 use crate::error::{AppError, AppResult};
 use crate::http::form::{
-    boolean, choice_list, integer_in, number, present, text, timestamp, vocabulary_list, Form, JsonBody,
+    boolean, choice, choice_list, integer_in, number, present, text, timestamp, vocabulary_list, Form, JsonBody,
 };
 use crate::http::query::{QueryForm, QueryMap};
 use crate::http::{Page, PageParams, PageRequest};
 use crate::state::AppState;
+use crate::vouchers::usable::{self, UsableWindow};
 
 const MAX_FEN: i64 = 100_000_000;
 const MAX_BUDGET_FEN: i64 = 1_000_000_000_000;
@@ -128,7 +129,7 @@ pub async fn end(state: web::Data<AppState>, admin: AdminUser, id: web::Path<i64
     responses((status = 201, description = "The batch; its face value is reserved from the budget", body = BatchDto),
               (status = 403, description = "forbidden: administrators only"),
               (status = 409, description = "invalid_state: the campaign has ended"),
-              (status = 422, description = "budget_exceeded: the face value exceeds the unreserved budget; or validation_failed")))]
+              (status = 422, description = "budget_exceeded: the face value exceeds the unreserved budget; or validation_failed (a lottery batch's per_user_limit must be 1 and it takes no daily_quantity)")))]
 pub async fn create_batch(
     state: web::Data<AppState>,
     admin: AdminUser,
@@ -144,6 +145,24 @@ pub async fn create_batch(
     let claim_starts_at = form.required("claim_starts_at", timestamp);
     let claim_ends_at = form.required("claim_ends_at", timestamp);
     let valid_days = form.required("valid_days", |v| integer_in(v, 1, 366));
+    let allocation = form.optional("allocation", |v| choice(v, Allocation::NAMES));
+    let daily_quantity = form.optional("daily_quantity", |v| integer_in(v, 1, 10_000_000));
+    let usable_weekdays = form.optional("usable_weekdays", usable::parse_weekdays);
+    let usable_hours = form.optional("usable_hours", usable::parse_hours);
+    let allocation = allocation.map(|a| a.and_then(|a| Allocation::parse(&a)).unwrap_or(Allocation::FirstCome));
+    if allocation == Some(Allocation::Lottery) {
+        if per_user_limit.is_some_and(|limit| limit != 1) {
+            form.reject("per_user_limit", "must be 1 for a lottery batch");
+        }
+        if daily_quantity.is_some_and(|cap| cap.is_some()) {
+            form.reject("daily_quantity", "applies to first_come batches only");
+        }
+    }
+    if let (Some(Some(cap)), Some(q)) = (daily_quantity, quantity) {
+        if cap > q {
+            form.reject("daily_quantity", "must not exceed quantity");
+        }
+    }
     if let (Some(d), Some(m)) = (discount_fen, min_spend_fen) {
         if m != 0 && d > m {
             form.reject(
@@ -167,6 +186,9 @@ pub async fn create_batch(
         claim_starts_at: present(claim_starts_at)?,
         claim_ends_at: present(claim_ends_at)?,
         valid_days: present(valid_days)?,
+        allocation: present(allocation)?,
+        daily_quantity: present(daily_quantity)?,
+        usable: UsableWindow::new(present(usable_weekdays)?.unwrap_or_default(), present(usable_hours)?),
     };
     let (actor, campaign_id) = (admin.0.id, id.into_inner());
     let batch = db::run(&state.pool, move |c| repo::create_batch(c, actor, campaign_id, &draft)).await?;

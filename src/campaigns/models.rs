@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{campaigns, voucher_batches};
+use crate::vouchers::usable::UsableWindow;
 
 crate::text_enum! {
     /// A campaign's status. Moves: `draft → active` (publish), `active → paused`,
@@ -13,6 +14,16 @@ crate::text_enum! {
         Active = "active",
         Paused = "paused",
         Ended = "ended",
+    }
+}
+
+crate::text_enum! {
+    /// How a batch's vouchers are given out (API.md, Fair release): first come, first
+    /// served by `POST /batches/{id}/claim`, or drawn by lot among the residents who
+    /// entered (`POST /batches/{id}/entries`).
+    pub enum Allocation {
+        FirstCome = "first_come",
+        Lottery = "lottery",
     }
 }
 
@@ -120,6 +131,31 @@ pub struct BatchRow {
     pub claim_ends_at: NaiveDateTime,
     pub valid_days: i64,
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = String)]
+    pub allocation: Allocation,
+    /// At most this many claims per platform-local day (first_come only).
+    pub daily_quantity: Option<i64>,
+    /// See [`crate::vouchers::usable`] for these three.
+    pub usable_weekdays: String,
+    pub usable_from: Option<String>,
+    pub usable_to: Option<String>,
+    /// Lottery: entries taken so far (the last `entry_no`).
+    pub entries: i64,
+    /// Lottery: hex of the secret seed. Never shown before the draw.
+    pub draw_seed: Option<String>,
+    /// Lottery: hex SHA-256 of the seed bytes, published at creation.
+    pub commitment: Option<String>,
+}
+
+impl BatchRow {
+    /// When its vouchers may be used.
+    pub fn usable(&self) -> UsableWindow {
+        UsableWindow::from_stored(
+            &self.usable_weekdays,
+            self.usable_from.as_deref(),
+            self.usable_to.as_deref(),
+        )
+    }
 }
 
 #[derive(Insertable)]
@@ -136,6 +172,13 @@ pub struct NewBatch<'a> {
     pub claim_ends_at: NaiveDateTime,
     pub valid_days: i64,
     pub created_at: NaiveDateTime,
+    pub allocation: &'a str,
+    pub daily_quantity: Option<i64>,
+    pub usable_weekdays: String,
+    pub usable_from: Option<String>,
+    pub usable_to: Option<String>,
+    pub draw_seed: Option<String>,
+    pub commitment: Option<String>,
 }
 
 /// Splits a stored comma-separated list; empty text is the empty list.

@@ -9,14 +9,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 pub use super::models::Move;
-use super::models::{BatchRow, CampaignRow, CampaignStatus, NewBatch, NewCampaign};
+use super::models::{Allocation, BatchRow, CampaignRow, CampaignStatus, NewBatch, NewCampaign};
 use crate::audit::{self, AuditTarget};
 use crate::db::schema::{campaigns, voucher_batches};
 use crate::db::{write_tx, DbConnection};
 use crate::domain::Category;
 use crate::error::{AppError, Code};
 use crate::http::PageRequest;
+use crate::lottery::seed::DrawSeed;
 use crate::time::now;
+use crate::vouchers::usable::UsableWindow;
 
 /// A campaign as an admin asked for it, already validated.
 pub struct CampaignDraft {
@@ -107,11 +109,16 @@ pub struct BatchDraft {
     pub claim_starts_at: NaiveDateTime,
     pub claim_ends_at: NaiveDateTime,
     pub valid_days: i64,
+    pub allocation: Allocation,
+    /// First-come batches only (the handler refuses it on a lottery batch).
+    pub daily_quantity: Option<i64>,
+    pub usable: UsableWindow,
 }
 
 /// Creates a batch: reserves its face value from the campaign's budget with one
-/// conditional UPDATE, inserts it with `remaining = quantity`, and audits
-/// `batch.create`, all in one transaction.
+/// conditional UPDATE, inserts it with `remaining = quantity` (and, for a lottery,
+/// a fresh secret seed and its published commitment), and audits `batch.create`,
+/// all in one transaction.
 pub fn create_batch(
     conn: &mut DbConnection,
     actor_id: i64,
@@ -122,6 +129,8 @@ pub fn create_batch(
         .discount_fen
         .checked_mul(draft.quantity)
         .ok_or_else(|| AppError::new(Code::BudgetExceeded, "the batch's face value exceeds any budget"))?;
+    let seed = (draft.allocation == Allocation::Lottery).then(DrawSeed::generate);
+    let (weekdays, hours) = (draft.usable.stored_weekdays(), draft.usable.hours);
     write_tx(conn, |conn| {
         // The window never changes after creation, so reading it first is safe.
         let (status, starts_at, ends_at): (String, NaiveDateTime, NaiveDateTime) = campaigns::table
@@ -178,6 +187,13 @@ pub fn create_batch(
                 claim_ends_at: draft.claim_ends_at,
                 valid_days: draft.valid_days,
                 created_at: now(),
+                allocation: draft.allocation.as_str(),
+                daily_quantity: draft.daily_quantity,
+                usable_weekdays: weekdays.clone(),
+                usable_from: hours.map(|h| h.from_text()),
+                usable_to: hours.map(|h| h.to_text()),
+                draw_seed: seed.as_ref().map(DrawSeed::to_hex),
+                commitment: seed.as_ref().map(DrawSeed::commitment),
             })
             .returning(voucher_batches::all_columns)
             .get_result(conn)?;

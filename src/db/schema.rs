@@ -118,6 +118,14 @@ diesel::table! {
         claim_ends_at -> Timestamp,
         valid_days -> BigInt,
         created_at -> Timestamp,
+        allocation -> Text,
+        daily_quantity -> Nullable<BigInt>,
+        usable_weekdays -> Text,
+        usable_from -> Nullable<Text>,
+        usable_to -> Nullable<Text>,
+        entries -> BigInt,
+        draw_seed -> Nullable<Text>,
+        commitment -> Nullable<Text>,
     }
 }
 
@@ -135,6 +143,21 @@ diesel::table! {
         claimed_at -> Timestamp,
         expires_at -> Timestamp,
         order_id -> Nullable<BigInt>,
+        usable_weekdays -> Text,
+        usable_from -> Nullable<Text>,
+        usable_to -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    batch_entries (id) {
+        id -> BigInt,
+        batch_id -> BigInt,
+        user_id -> BigInt,
+        entry_no -> BigInt,
+        entered_at -> Timestamp,
+        status -> Text,
+        voucher_id -> Nullable<BigInt>,
     }
 }
 
@@ -331,6 +354,7 @@ diesel::joinable!(merchant_members -> users (user_id));
 diesel::joinable!(offers -> merchants (merchant_id));
 diesel::joinable!(voucher_batches -> campaigns (campaign_id));
 diesel::joinable!(vouchers -> voucher_batches (batch_id));
+diesel::joinable!(batch_entries -> voucher_batches (batch_id));
 diesel::joinable!(vouchers -> campaigns (campaign_id));
 diesel::joinable!(orders -> merchants (merchant_id));
 diesel::joinable!(orders -> offers (offer_id));
@@ -346,6 +370,7 @@ diesel::joinable!(statement_lines -> orders (order_id));
 diesel::joinable!(risk_flags -> merchants (merchant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    batch_entries,
     statements,
     statement_lines,
     statement_days,

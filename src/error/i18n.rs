@@ -52,7 +52,6 @@ const TITLES_ZH: &[(&str, &str)] = &[
     ("idempotency_key_in_use", "相同幂等键的请求正在处理"),
     ("rate_limited", "请求过于频繁"),
     ("service_unavailable", "服务暂不可用"),
-    // Codes of API.md that other branches add; harmless until they exist.
     ("wrong_allocation", "不属于此次分配"),
     ("already_entered", "已参与抽签"),
     ("sold_out_today", "今日已领完"),
@@ -256,6 +255,27 @@ const TEXTS_ZH: &[(&str, &str)] = &[
         "该活动仅限实名认证的居民",
     ),
     ("this batch is sold out", "该批次已领完"),
+    (
+        "this batch is not given out that way: claim a first-come batch, enter a lottery batch",
+        "该批次不以此方式发放：先到先得的批次请领取，抽签批次请报名",
+    ),
+    ("you have already entered this lottery", "你已参与过该批次抽签"),
+    (
+        "this voucher cannot be used at this time of the week or day",
+        "该消费券不能在当前星期或时段使用",
+    ),
+    ("must be 1 for a lottery batch", "抽签批次必须为 1"),
+    ("applies to first_come batches only", "仅适用于先到先得的批次"),
+    ("must not exceed quantity", "不能超过 quantity"),
+    (
+        "must be a non-empty list of ISO weekdays, 1 (Monday) to 7 (Sunday)",
+        "必须是非空的 ISO 星期列表，1（星期一）到 7（星期日）",
+    ),
+    (
+        "must be an object {\"from\": \"HH:MM\", \"to\": \"HH:MM\"}",
+        "必须是对象 {\"from\": \"HH:MM\", \"to\": \"HH:MM\"}",
+    ),
+    ("from must be before to", "from 必须早于 to"),
     (
         "you hold as many vouchers of this batch as allowed",
         "你持有的该批次消费券已达上限",

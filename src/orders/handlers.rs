@@ -75,6 +75,7 @@ pub async fn create(
             voucher_id: present(voucher_id)?,
             payment_timeout: state.settings.orders.payment_timeout,
             max_unpaid: state.settings.orders.max_unpaid_per_resident,
+            timezone: state.settings.timezone(),
         };
         let answer = stored_answer(claim, StatusCode::CREATED, user_id);
         let order = db::run(&state.pool, move |c| repo::create(c, request, answer)).await?;

@@ -113,4 +113,7 @@ pub struct VoucherForOrder {
     pub ends_at: NaiveDateTime,
     pub eligible_categories: String,
     pub eligible_districts: String,
+    pub usable_weekdays: String,
+    pub usable_from: Option<String>,
+    pub usable_to: Option<String>,
 }

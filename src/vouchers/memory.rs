@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 
 use super::rules::Terms;
-use crate::campaigns::models::CampaignStatus;
+use crate::campaigns::models::{Allocation, CampaignStatus};
 use crate::error::Code;
 
 /// One batch as last read by this instance.
@@ -47,6 +47,10 @@ impl Known {
     /// status was read within the TTL.
     pub fn answer(&self, user_id: i64, now: NaiveDateTime, fresh: bool) -> Option<Code> {
         let t = &self.terms;
+        if t.allocation != Allocation::FirstCome {
+            // A fixed property of the batch, and the first check of a claim.
+            return Some(Code::WrongAllocation);
+        }
         let campaign_running =
             t.campaign_status == CampaignStatus::Active && now >= t.campaign_starts_at && now < t.campaign_ends_at;
         if !fresh || !campaign_running {
@@ -116,6 +120,8 @@ mod tests {
                 campaign_starts_at: now - Days::days(1),
                 campaign_ends_at: now + Days::days(1),
                 require_real_name: real_name,
+                allocation: Allocation::FirstCome,
+                usable: crate::vouchers::usable::UsableWindow::default(),
             },
             sold_out,
             at_limit: sold_out.then(|| Arc::new(vec![3, 7])),
@@ -152,5 +158,13 @@ mod tests {
             ..drained
         };
         assert_eq!(unloaded.answer(1, now, true), None);
+        let lottery = Known {
+            terms: Terms {
+                allocation: Allocation::Lottery,
+                ..open.terms.clone()
+            },
+            ..open
+        };
+        assert_eq!(lottery.answer(1, now, false), Some(Code::WrongAllocation));
     }
 }

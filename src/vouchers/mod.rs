@@ -26,3 +26,4 @@ pub mod models;
 pub mod repo;
 pub mod rules;
 pub mod status;
+pub mod usable;

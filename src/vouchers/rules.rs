@@ -5,12 +5,17 @@
 //!
 //! The first three depend only on the batch, its campaign and the time; the next two
 //! on the resident; `sold_out` on the stock. A group decides the batch part once and
-//! the resident part per claim, in arrival order.
+//! the resident part per claim, in arrival order. Before all of them, a batch given
+//! out the other way (a lottery batch claimed, a first-come batch entered) is 409
+//! `wrong_allocation`: a fixed property of the batch. Entries into a lottery batch
+//! ([`crate::lottery`]) follow the same order with `already_entered` in place of the
+//! limit and the stock.
 
 use chrono::NaiveDateTime;
 
-use crate::campaigns::models::CampaignStatus;
+use crate::campaigns::models::{Allocation, CampaignStatus};
 use crate::error::{AppError, Code};
+use crate::vouchers::usable::UsableWindow;
 
 /// What a batch and its campaign say about claiming, read in one query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +31,27 @@ pub struct Terms {
     pub campaign_starts_at: NaiveDateTime,
     pub campaign_ends_at: NaiveDateTime,
     pub require_real_name: bool,
+    pub allocation: Allocation,
+    /// When the batch's vouchers may be used (copied onto each voucher).
+    pub usable: UsableWindow,
 }
 
 impl Terms {
-    /// The first failing check that depends on the batch, its campaign and `at` only.
+    /// The first failing check of a claim that depends on the batch, its campaign and
+    /// `at` only.
     pub fn batch_refusal(&self, at: NaiveDateTime) -> Option<Code> {
-        if self.campaign_status != CampaignStatus::Active || at < self.campaign_starts_at || at >= self.campaign_ends_at
+        self.refusal_for(Allocation::FirstCome, at)
+    }
+
+    /// The first failing check that depends on the batch, its campaign and `at` only,
+    /// for a call that gives vouchers out the way `way` (claim: first come; entry:
+    /// lottery).
+    pub fn refusal_for(&self, way: Allocation, at: NaiveDateTime) -> Option<Code> {
+        if self.allocation != way {
+            Some(Code::WrongAllocation)
+        } else if self.campaign_status != CampaignStatus::Active
+            || at < self.campaign_starts_at
+            || at >= self.campaign_ends_at
         {
             Some(Code::CampaignNotActive)
         } else if at < self.claim_starts_at {
@@ -54,6 +74,18 @@ impl Terms {
         }
     }
 
+    /// The first failing check of an entry into a lottery batch that depends on the
+    /// resident (after the batch's).
+    pub fn entrant_refusal(&self, verified: bool, entered: bool) -> Option<Code> {
+        if self.require_real_name && !verified {
+            Some(Code::RealNameRequired)
+        } else if entered {
+            Some(Code::AlreadyEntered)
+        } else {
+            None
+        }
+    }
+
     /// When a voucher claimed at `at` expires: `valid_days` later, never after the
     /// campaign ends.
     pub fn expires_at(&self, at: NaiveDateTime) -> NaiveDateTime {
@@ -70,6 +102,10 @@ pub fn refusal(code: Code) -> AppError {
         Code::RealNameRequired => "this campaign is for real-name-verified residents",
         Code::ClaimLimitReached => "you hold as many vouchers of this batch as allowed",
         Code::SoldOut => "this batch is sold out",
+        Code::WrongAllocation => {
+            "this batch is not given out that way: claim a first-come batch, enter a lottery batch"
+        }
+        Code::AlreadyEntered => "you have already entered this lottery",
         _ => "the claim was refused",
     };
     AppError::new(code, detail)
@@ -93,6 +129,8 @@ mod tests {
             campaign_starts_at: now - Duration::days(1),
             campaign_ends_at: now + Duration::days(1),
             require_real_name: true,
+            allocation: Allocation::FirstCome,
+            usable: UsableWindow::default(),
         }
     }
 
@@ -118,5 +156,19 @@ mod tests {
         assert_eq!(t.resident_refusal(true, 2), Some(Code::ClaimLimitReached));
         assert_eq!(t.resident_refusal(true, 1), None);
         assert_eq!(t.expires_at(now), now + Duration::days(1));
+        let lottery = Terms {
+            allocation: Allocation::Lottery,
+            campaign_status: CampaignStatus::Paused,
+            ..t.clone()
+        };
+        assert_eq!(lottery.batch_refusal(now), Some(Code::WrongAllocation));
+        assert_eq!(
+            lottery.refusal_for(Allocation::Lottery, now),
+            Some(Code::CampaignNotActive)
+        );
+        assert_eq!(t.refusal_for(Allocation::Lottery, now), Some(Code::WrongAllocation));
+        assert_eq!(t.entrant_refusal(false, true), Some(Code::RealNameRequired));
+        assert_eq!(t.entrant_refusal(true, true), Some(Code::AlreadyEntered));
+        assert_eq!(t.entrant_refusal(true, false), None);
     }
 }

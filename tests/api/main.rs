@@ -14,6 +14,7 @@ mod crash;
 mod dashboard;
 mod demo;
 mod errors;
+mod fair_release;
 mod health;
 mod hoarding;
 mod i18n;

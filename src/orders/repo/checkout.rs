@@ -11,8 +11,10 @@
 //!    `voucher_not_applicable` for self-dealing, a campaign not active or out of its
 //!    window, an ineligible category or district, a gross below the min spend or a
 //!    discount above the gross;
-//! 5. the stock covers the quantity, else 409 `out_of_stock`;
-//! 6. the resident holds fewer than `orders.max_unpaid_per_resident` unpaid orders
+//! 5. with a voucher, now (platform-local) is inside its usable weekdays and hours
+//!    ([`crate::vouchers::usable`]), else 422 `voucher_not_usable_now`;
+//! 6. the stock covers the quantity, else 409 `out_of_stock`;
+//! 7. the resident holds fewer than `orders.max_unpaid_per_resident` unpaid orders
 //!    inside their payment window, else 409 `invalid_state` (stock hoarding).
 //!
 //! Then the writes, each conditional: lock the voucher (`status = available AND
@@ -23,6 +25,7 @@
 //! error the state now calls for.
 
 use chrono::Duration;
+use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use super::pricing::{self, Amounts};
@@ -49,6 +52,9 @@ pub struct OrderRequest {
     pub payment_timeout: i64,
     /// Unpaid orders one resident may hold (config `orders.max_unpaid_per_resident`).
     pub max_unpaid: i64,
+    /// The platform's time zone (config `platform.timezone`): vouchers' usable
+    /// weekdays and hours are local to it.
+    pub timezone: Tz,
 }
 
 fn offer_unavailable() -> AppError {
@@ -113,6 +119,9 @@ fn own_voucher(conn: &mut DbConnection, voucher_id: i64, user_id: i64) -> QueryR
             campaigns::ends_at,
             campaigns::eligible_categories,
             campaigns::eligible_districts,
+            vouchers::usable_weekdays,
+            vouchers::usable_from,
+            vouchers::usable_to,
         ))
         .first(conn)
         .optional()
@@ -179,6 +188,7 @@ pub fn create(
         voucher_id,
         payment_timeout,
         max_unpaid,
+        timezone,
     } = request;
     write_tx(conn, |c| {
         let now = now();
@@ -201,6 +211,13 @@ pub fn create(
                 }
                 pricing::check_voucher_fits(&voucher, &offer, member, now)?;
                 pricing::amounts(offer.price_fen, quantity, Some(voucher.discount()))?;
+                let local = now.and_utc().with_timezone(&timezone).naive_local();
+                if !voucher.usable().allows(local) {
+                    return Err(AppError::new(
+                        Code::VoucherNotUsableNow,
+                        "this voucher cannot be used at this time of the week or day",
+                    ));
+                }
                 Some(voucher)
             }
         };

@@ -58,6 +58,15 @@ pub struct Discount {
 }
 
 impl VoucherForOrder {
+    /// When it may be used (its batch's window, copied onto it).
+    pub fn usable(&self) -> crate::vouchers::usable::UsableWindow {
+        crate::vouchers::usable::UsableWindow::from_stored(
+            &self.usable_weekdays,
+            self.usable_from.as_deref(),
+            self.usable_to.as_deref(),
+        )
+    }
+
     pub fn discount(&self) -> Discount {
         Discount {
             discount_fen: self.discount_fen,
@@ -135,6 +144,9 @@ mod tests {
             ends_at: now + Duration::days(1),
             eligible_categories: String::new(),
             eligible_districts: String::new(),
+            usable_weekdays: String::new(),
+            usable_from: None,
+            usable_to: None,
         }
     }
 

@@ -25,12 +25,11 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::super::models::{NewVoucher, VoucherRow};
 use super::super::rules::{refusal, Terms};
-use super::super::status::VoucherStatus;
-use super::{batch_terms, claim, new_code};
+use super::{batch_terms, claim};
 use crate::db::is_unique_violation;
 use crate::db::schema::{users, voucher_batches, vouchers};
 use crate::db::{write_tx, DbConnection};
@@ -139,7 +138,6 @@ fn group_once(
         .into_iter()
         .collect();
 
-    let expires_at = terms.expires_at(at);
     let mut left = remaining;
     let mut answers: Vec<Option<Result<VoucherRow, AppError>>> = Vec::with_capacity(users.len());
     let mut winners = Vec::new();
@@ -155,20 +153,9 @@ fn group_once(
         }
         *count += 1;
         left -= 1;
-        let code = new_code();
-        winner_at.insert(code.clone(), i);
-        winners.push(NewVoucher {
-            code,
-            batch_id,
-            campaign_id: terms.campaign_id,
-            user_id: user,
-            slot: *count,
-            discount_fen: terms.discount_fen,
-            min_spend_fen: terms.min_spend_fen,
-            status: VoucherStatus::Available,
-            claimed_at: at,
-            expires_at,
-        });
+        let voucher = NewVoucher::of_batch(batch_id, &terms, user, *count, at);
+        winner_at.insert(voucher.code.clone(), i);
+        winners.push(voucher);
         answers.push(None);
     }
 
@@ -225,7 +212,7 @@ fn group_once(
     Ok(GroupOutcome { answers, seen })
 }
 
-/// Rows of one multi-row INSERT on SQLite: 10 parameters each, far below its limit.
+/// Rows of one multi-row INSERT on SQLite: 13 parameters each, far below its limit.
 const SQLITE_ROWS_PER_INSERT: usize = 1000;
 
 /// Inserts the winners' vouchers with multi-row INSERTs and returns their rows.
@@ -242,10 +229,11 @@ fn insert_vouchers(conn: &mut DbConnection, winners: Vec<NewVoucher>) -> QueryRe
         DbConnection::Sqlite(lite) => {
             let mut rows = Vec::with_capacity(winners.len());
             for chunk in winners.chunks(SQLITE_ROWS_PER_INSERT) {
-                let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+                let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
                 let mut insert = diesel::sql_query(format!(
                     "INSERT INTO vouchers (code, batch_id, campaign_id, user_id, slot, discount_fen, \
-                     min_spend_fen, status, claimed_at, expires_at) VALUES {values}"
+                     min_spend_fen, status, claimed_at, expires_at, usable_weekdays, usable_from, \
+                     usable_to) VALUES {values}"
                 ))
                 .into_boxed::<diesel::sqlite::Sqlite>();
                 for v in chunk {
@@ -259,7 +247,10 @@ fn insert_vouchers(conn: &mut DbConnection, winners: Vec<NewVoucher>) -> QueryRe
                         .bind::<BigInt, _>(v.min_spend_fen)
                         .bind::<Text, _>(v.status.as_str())
                         .bind::<Timestamp, _>(v.claimed_at)
-                        .bind::<Timestamp, _>(v.expires_at);
+                        .bind::<Timestamp, _>(v.expires_at)
+                        .bind::<Text, _>(v.usable_weekdays.clone())
+                        .bind::<Nullable<Text>, _>(v.usable_from.clone())
+                        .bind::<Nullable<Text>, _>(v.usable_to.clone());
                 }
                 insert.execute(lite)?;
                 let codes: Vec<String> = chunk.iter().map(|v| v.code.clone()).collect();

@@ -23,7 +23,8 @@ use rand::Rng;
 use super::models::{NewVoucher, VoucherRow};
 use super::rules::{refusal, Terms};
 use super::status::{filter_by_status, VoucherStatus};
-use crate::campaigns::models::CampaignStatus;
+use super::usable::UsableWindow;
+use crate::campaigns::models::{Allocation, CampaignStatus};
 use crate::db::is_unique_violation;
 use crate::db::schema::{campaigns, users, voucher_batches, vouchers};
 use crate::db::{write_tx, DbConnection};
@@ -62,6 +63,11 @@ struct TermsRow {
     campaign_starts_at: NaiveDateTime,
     campaign_ends_at: NaiveDateTime,
     require_real_name: bool,
+    #[diesel(deserialize_as = String)]
+    allocation: Allocation,
+    usable_weekdays: String,
+    usable_from: Option<String>,
+    usable_to: Option<String>,
 }
 
 impl TermsRow {
@@ -78,6 +84,12 @@ impl TermsRow {
             campaign_starts_at: self.campaign_starts_at,
             campaign_ends_at: self.campaign_ends_at,
             require_real_name: self.require_real_name,
+            allocation: self.allocation,
+            usable: UsableWindow::from_stored(
+                &self.usable_weekdays,
+                self.usable_from.as_deref(),
+                self.usable_to.as_deref(),
+            ),
         };
         (terms, self.remaining)
     }
@@ -99,6 +111,10 @@ macro_rules! terms_columns {
             campaigns::starts_at,
             campaigns::ends_at,
             campaigns::require_real_name,
+            voucher_batches::allocation,
+            voucher_batches::usable_weekdays,
+            voucher_batches::usable_from,
+            voucher_batches::usable_to,
         )
     };
 }
@@ -183,18 +199,7 @@ fn claim_once(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<Vo
     }
 
     let voucher: VoucherRow = diesel::insert_into(vouchers::table)
-        .values(NewVoucher {
-            code: new_code(),
-            batch_id,
-            campaign_id: terms.campaign_id,
-            user_id,
-            slot: held + 1,
-            discount_fen: terms.discount_fen,
-            min_spend_fen: terms.min_spend_fen,
-            status: VoucherStatus::Available,
-            claimed_at: at,
-            expires_at: terms.expires_at(at),
-        })
+        .values(NewVoucher::of_batch(batch_id, &terms, user_id, held + 1, at))
         .returning(vouchers::all_columns)
         .get_result(conn)
         .map_err(|e| {

@@ -1,0 +1,12 @@
+DROP TABLE batch_entries;
+ALTER TABLE vouchers DROP COLUMN usable_weekdays;
+ALTER TABLE vouchers DROP COLUMN usable_from;
+ALTER TABLE vouchers DROP COLUMN usable_to;
+ALTER TABLE voucher_batches DROP COLUMN allocation;
+ALTER TABLE voucher_batches DROP COLUMN daily_quantity;
+ALTER TABLE voucher_batches DROP COLUMN usable_weekdays;
+ALTER TABLE voucher_batches DROP COLUMN usable_from;
+ALTER TABLE voucher_batches DROP COLUMN usable_to;
+ALTER TABLE voucher_batches DROP COLUMN entries;
+ALTER TABLE voucher_batches DROP COLUMN draw_seed;
+ALTER TABLE voucher_batches DROP COLUMN commitment;

@@ -1,0 +1,83 @@
+//! Entries in the database: one resident's entry into a lottery batch, and the
+//! resident's list.
+//!
+//! An entry is one `write_tx`: one read of the batch's terms (the batch-wide checks,
+//! in the claim order, with `wrong_allocation` first), the resident's verification
+//! and whether they entered already; then `entries = entries + 1` on the batch,
+//! returning the new count as the `entry_no`, and the INSERT. Two parallel entries
+//! of one resident on PostgreSQL can both read "not entered": the second INSERT
+//! fails on UNIQUE(batch_id, user_id), and the whole transaction (the counter too)
+//! rolls back, answered `already_entered`, so numbers stay gap-free.
+
+use diesel::prelude::*;
+
+use super::models::{EntryRow, EntryStatus, NewEntry};
+use crate::campaigns::models::Allocation;
+use crate::db::is_unique_violation;
+use crate::db::schema::{batch_entries, users, voucher_batches};
+use crate::db::{write_tx, DbConnection};
+use crate::error::{AppError, Code};
+use crate::http::PageRequest;
+use crate::time::now;
+use crate::vouchers::repo::batch_terms;
+use crate::vouchers::rules::refusal;
+
+/// Enters `user_id` into the lottery batch `batch_id`; the first failing check of
+/// API.md's order decides the error.
+pub fn enter(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<EntryRow, AppError> {
+    write_tx(conn, |c| {
+        let at = now();
+        let (terms, _) = batch_terms(c, batch_id)?.ok_or_else(AppError::not_found)?;
+        if let Some(code) = terms.refusal_for(Allocation::Lottery, at) {
+            return Err(refusal(code));
+        }
+        let verified = terms.require_real_name
+            && users::table
+                .filter(users::id.eq(user_id))
+                .select(users::real_name_verified_at)
+                .first::<Option<chrono::NaiveDateTime>>(c)?
+                .is_some();
+        let entered = batch_entries::table
+            .filter(batch_entries::batch_id.eq(batch_id))
+            .filter(batch_entries::user_id.eq(user_id))
+            .select(batch_entries::id)
+            .first::<i64>(c)
+            .optional()?
+            .is_some();
+        if let Some(code) = terms.entrant_refusal(verified, entered) {
+            return Err(refusal(code));
+        }
+        let entry_no: i64 = diesel::update(voucher_batches::table.filter(voucher_batches::id.eq(batch_id)))
+            .set(voucher_batches::entries.eq(voucher_batches::entries + 1))
+            .returning(voucher_batches::entries)
+            .get_result(c)?;
+        diesel::insert_into(batch_entries::table)
+            .values(NewEntry {
+                batch_id,
+                user_id,
+                entry_no,
+                entered_at: at,
+                status: EntryStatus::Entered,
+            })
+            .returning(batch_entries::all_columns)
+            .get_result(c)
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    refusal(Code::AlreadyEntered)
+                } else {
+                    e.into()
+                }
+            })
+    })
+}
+
+/// One page of the user's entries, newest first.
+pub fn list_for_user(conn: &mut DbConnection, user_id: i64, page: PageRequest) -> QueryResult<Vec<EntryRow>> {
+    let mut query = batch_entries::table
+        .filter(batch_entries::user_id.eq(user_id))
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(batch_entries::id.lt(after));
+    }
+    query.order(batch_entries::id.desc()).limit(page.fetch()).load(conn)
+}
