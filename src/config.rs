@@ -26,6 +26,7 @@ pub struct Settings {
     #[serde(default)]
     pub metrics: MetricsSettings,
     pub claims: ClaimSettings,
+    pub lottery: LotterySettings,
     pub settlement: SettlementSettings,
     pub risk: RiskSettings,
     pub merchants: MerchantSettings,
@@ -218,6 +219,18 @@ pub struct SettlementSettings {
     pub holding_days: i64,
     /// How often each instance's closing job looks for work; 0 runs none.
     pub close_interval_seconds: u64,
+}
+
+/// The draw of lottery batches (`lottery::draw`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LotterySettings {
+    /// How often each instance's draw job looks for closed entry windows; 0 runs none.
+    pub draw_interval_ms: u64,
+    /// How long after `claim_ends_at` the job waits before drawing.
+    pub draw_after_close_ms: u64,
+    /// Winners' vouchers issued per transaction of a draw.
+    pub winners_per_transaction: usize,
 }
 
 /// Thresholds of the fraud signals (API.md, Risk).

@@ -145,6 +145,10 @@ pub struct BatchRow {
     pub draw_seed: Option<String>,
     /// Lottery: hex SHA-256 of the seed bytes, published at creation.
     pub commitment: Option<String>,
+    /// Lottery: the draw time, fixed by the first drawer (winners' `claimed_at`).
+    pub draw_started_at: Option<NaiveDateTime>,
+    /// Lottery: when the draw finished; the seed is public from then on.
+    pub drawn_at: Option<NaiveDateTime>,
 }
 
 impl BatchRow {

@@ -126,6 +126,8 @@ diesel::table! {
         entries -> BigInt,
         draw_seed -> Nullable<Text>,
         commitment -> Nullable<Text>,
+        draw_started_at -> Nullable<Timestamp>,
+        drawn_at -> Nullable<Timestamp>,
     }
 }
 

@@ -14,5 +14,6 @@
 pub mod dto;
 pub mod handlers;
 pub mod models;
+pub mod rank;
 pub mod repo;
 pub mod seed;

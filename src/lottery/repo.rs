@@ -47,10 +47,20 @@ pub fn enter(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<Ent
         if let Some(code) = terms.entrant_refusal(verified, entered) {
             return Err(refusal(code));
         }
-        let entry_no: i64 = diesel::update(voucher_batches::table.filter(voucher_batches::id.eq(batch_id)))
-            .set(voucher_batches::entries.eq(voucher_batches::entries + 1))
-            .returning(voucher_batches::entries)
-            .get_result(c)?;
+        // Guarded by `draw_started_at IS NULL`: an entry that checked the window just
+        // before it closed but reaches the row after a drawer fixed the entry count
+        // (PostgreSQL re-reads the row after the drawer's lock) is refused, so every
+        // entry the draw ranks is one it counted.
+        let entry_no: i64 = diesel::update(
+            voucher_batches::table
+                .filter(voucher_batches::id.eq(batch_id))
+                .filter(voucher_batches::draw_started_at.is_null()),
+        )
+        .set(voucher_batches::entries.eq(voucher_batches::entries + 1))
+        .returning(voucher_batches::entries)
+        .get_result(c)
+        .optional()?
+        .ok_or_else(|| refusal(Code::ClaimEnded))?;
         diesel::insert_into(batch_entries::table)
             .values(NewEntry {
                 batch_id,
