@@ -155,3 +155,44 @@ pub fn close_statements(settings: &Settings, args: &[String]) -> anyhow::Result<
     println!("closed {closed} statement(s) through {through}");
     Ok(())
 }
+
+/// `wenlv verify-draw --commitment HEX --seed HEX --entries N --quantity Q`: checks a
+/// published seed against its commitment and prints the winning entry numbers, one
+/// a line, from public data alone (no database, no configuration). Exits non-zero
+/// when the seed does not match.
+pub fn verify_draw(args: &[String]) -> anyhow::Result<()> {
+    const USAGE: &str = "usage: wenlv verify-draw --commitment HEX --seed HEX --entries N --quantity Q";
+    let mut commitment = None;
+    let mut seed = None;
+    let mut entries = None;
+    let mut quantity = None;
+    for pair in args.chunks(2) {
+        match pair {
+            [flag, value] if flag == "--commitment" => commitment = Some(value.to_ascii_lowercase()),
+            [flag, value] if flag == "--seed" => seed = Some(value.clone()),
+            [flag, value] if flag == "--entries" => entries = value.parse::<i64>().ok().filter(|n| *n >= 0),
+            [flag, value] if flag == "--quantity" => quantity = value.parse::<i64>().ok().filter(|n| *n >= 0),
+            _ => anyhow::bail!(USAGE),
+        }
+    }
+    let (Some(commitment), Some(seed), Some(entries), Some(quantity)) = (commitment, seed, entries, quantity) else {
+        anyhow::bail!(USAGE);
+    };
+    let seed = crate::lottery::seed::DrawSeed::from_hex(&seed)
+        .ok_or_else(|| anyhow::anyhow!("--seed takes 64 hex digits (32 bytes)"))?;
+    if seed.commitment() != commitment {
+        anyhow::bail!(
+            "seed does NOT match the commitment: SHA-256 of the seed is {}",
+            seed.commitment()
+        );
+    }
+    println!("seed matches the commitment (SHA-256 of the seed's 32 bytes)");
+    println!(
+        "algorithm {}; winning entry numbers of {entries} entries for {quantity} prizes, ascending:",
+        crate::lottery::rank::ALGORITHM
+    );
+    for entry_no in crate::lottery::rank::winners(seed.bytes(), entries, quantity) {
+        println!("{entry_no}");
+    }
+    Ok(())
+}

@@ -1,11 +1,16 @@
 //! The `wenlv` binary: `wenlv` / `wenlv serve` migrates and serves; `wenlv migrate`;
 //! `wenlv create-admin --phone P`; `wenlv seed-demo [--small]`; `wenlv rebuild-rollup`;
-//! `wenlv close-statements --through YYYY-MM-DD`.
+//! `wenlv close-statements --through YYYY-MM-DD`;
+//! `wenlv verify-draw --commitment HEX --seed HEX --entries N --quantity Q`.
 
 use wenlv::{cli, config, startup::Application, telemetry};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // An auditor's tool: public data only, so no configuration is read.
+    if args.first().map(String::as_str) == Some("verify-draw") {
+        return cli::verify_draw(&args[1..]);
+    }
     let settings = config::load()?;
     telemetry::init(&settings.log);
     let env = config::environment();
@@ -22,7 +27,7 @@ fn main() -> anyhow::Result<()> {
         Some("rebuild-rollup") => cli::rebuild_rollup(&settings),
         Some("close-statements") => cli::close_statements(&settings, &args[1..]),
         Some(other) => anyhow::bail!(
-            "unknown command {other:?}; commands: serve, migrate, create-admin, seed-demo, rebuild-rollup, close-statements"
+            "unknown command {other:?}; commands: serve, migrate, create-admin, seed-demo, rebuild-rollup, close-statements, verify-draw"
         ),
     }
 }

@@ -96,6 +96,9 @@ route_table!(api, API_ROUTES, {
     "/me/vouchers" => { get: vouchers::handlers::mine },
     "/batches/{id}/entries" => { post: lottery::handlers::enter },
     "/me/entries" => { get: lottery::handlers::mine },
+    "/batches/{id}/draw" => { get: lottery::handlers::show_draw },
+    "/batches/{id}/draw/winners" => { get: lottery::handlers::winners },
+    "/admin/batches/{id}/draw" => { post: lottery::handlers::draw },
     // --- reports
     "/admin/campaigns/{id}/report" => { get: reports::handlers::campaign_report },
     "/admin/campaigns/{id}/report.csv" => { get: reports::handlers::campaign_report_csv },

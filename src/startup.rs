@@ -182,8 +182,20 @@ impl Application {
                 close_interval,
             ))
         });
+        // The lottery's draw job (config `lottery.draw_interval_ms`; 0 runs none).
+        // Aborting it mid-draw is safe: a draw resumes where its last chunk committed.
+        let lottery = &self.settings.lottery;
+        let drawer = (lottery.draw_interval_ms > 0).then(|| {
+            tokio::spawn(crate::lottery::draw::run_forever(
+                self.pool.clone(),
+                Arc::new(lottery.clone()),
+            ))
+        });
         let result = self.server.await;
         limiter_sweeper.abort();
+        if let Some(drawer) = drawer {
+            drawer.abort();
+        }
         let _ = stop_sweeper.send(true);
         if let Some(sender) = sender {
             if let Err(error) = sender.await {

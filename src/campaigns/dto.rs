@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::models::{split_list, Allocation, BatchRow, CampaignRow, CampaignStatus};
+use crate::lottery::dto::DrawDto;
 use crate::time::utc;
 use crate::vouchers::dto::UsableHoursDto;
 
@@ -32,12 +33,17 @@ pub struct BatchDto {
     /// The platform-local hours `[from, to)` its vouchers may be used in; null = all day.
     #[schema(required = true)]
     pub usable_hours: Option<UsableHoursDto>,
+    /// A lottery batch's draw (commitment, entries, and once drawn the seed and
+    /// winners); null for first_come.
+    #[schema(required = true)]
+    pub draw: Option<DrawDto>,
 }
 
 impl From<BatchRow> for BatchDto {
     fn from(b: BatchRow) -> Self {
         let usable = b.usable();
         BatchDto {
+            draw: DrawDto::of(&b),
             allocation: b.allocation,
             daily_quantity: b.daily_quantity,
             usable_weekdays: usable.weekdays(),

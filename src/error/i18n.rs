@@ -260,6 +260,8 @@ const TEXTS_ZH: &[(&str, &str)] = &[
         "该批次不以此方式发放：先到先得的批次请领取，抽签批次请报名",
     ),
     ("you have already entered this lottery", "你已参与过该批次抽签"),
+    ("the entry window has not closed yet", "报名尚未截止"),
+    ("this batch has been drawn already", "该批次已开奖"),
     (
         "this voucher cannot be used at this time of the week or day",
         "该消费券不能在当前星期或时段使用",

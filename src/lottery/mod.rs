@@ -11,6 +11,7 @@
 //! - the seed is secret until the draw; its SHA-256 (`commitment`) is public from
 //!   the batch's creation ([`seed`]).
 
+pub mod draw;
 pub mod dto;
 pub mod handlers;
 pub mod models;

@@ -12,9 +12,9 @@
 use diesel::prelude::*;
 
 use super::models::{EntryRow, EntryStatus, NewEntry};
-use crate::campaigns::models::Allocation;
+use crate::campaigns::models::{Allocation, BatchRow, CampaignStatus};
 use crate::db::is_unique_violation;
-use crate::db::schema::{batch_entries, users, voucher_batches};
+use crate::db::schema::{batch_entries, campaigns, users, voucher_batches};
 use crate::db::{write_tx, DbConnection};
 use crate::error::{AppError, Code};
 use crate::http::PageRequest;
@@ -90,4 +90,35 @@ pub fn list_for_user(conn: &mut DbConnection, user_id: i64, page: PageRequest) -
         query = query.filter(batch_entries::id.lt(after));
     }
     query.order(batch_entries::id.desc()).limit(page.fetch()).load(conn)
+}
+
+/// A lottery or first-come batch whose campaign the caller may see: any status but
+/// draft to anyone (a draw stays verifiable after its campaign ended), any to an
+/// administrator.
+pub fn visible_batch(conn: &mut DbConnection, batch_id: i64, any_status: bool) -> QueryResult<Option<BatchRow>> {
+    let mut query = voucher_batches::table
+        .inner_join(campaigns::table)
+        .filter(voucher_batches::id.eq(batch_id))
+        .select(voucher_batches::all_columns)
+        .into_boxed();
+    if !any_status {
+        query = query.filter(campaigns::status.ne(CampaignStatus::Draft));
+    }
+    query.first(conn).optional()
+}
+
+/// One page of a drawn batch's winning entry numbers, ascending.
+pub fn winners_page(conn: &mut DbConnection, batch_id: i64, page: PageRequest) -> QueryResult<Vec<i64>> {
+    let mut query = batch_entries::table
+        .filter(batch_entries::batch_id.eq(batch_id))
+        .filter(batch_entries::status.eq(EntryStatus::Won))
+        .select(batch_entries::entry_no)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(batch_entries::entry_no.gt(after));
+    }
+    query
+        .order(batch_entries::entry_no.asc())
+        .limit(page.fetch())
+        .load(conn)
 }

@@ -220,7 +220,7 @@ const SQLITE_ROWS_PER_INSERT: usize = 1000;
 /// PostgreSQL diesel's batch insert with RETURNING; SQLite the same statement
 /// written out (its RETURNING is per statement, so the rows are read back by code,
 /// under the write lock this transaction holds).
-fn insert_vouchers(conn: &mut DbConnection, winners: Vec<NewVoucher>) -> QueryResult<Vec<VoucherRow>> {
+pub fn insert_vouchers(conn: &mut DbConnection, winners: Vec<NewVoucher>) -> QueryResult<Vec<VoucherRow>> {
     match conn {
         DbConnection::Postgresql(pg) => diesel::insert_into(vouchers::table)
             .values(winners)
