@@ -123,6 +123,15 @@ pub fn seed_demo(settings: &Settings, args: &[String]) -> anyhow::Result<()> {
         summary.orders
     );
     println!(
+        "a drawn lottery: campaign {}, batch {} with {} entries and {} winners (verify it: GET /api/v1/batches/{}/draw), {} orders since the draw",
+        summary.lottery.campaign_id,
+        summary.lottery.batch_id,
+        summary.lottery.entries,
+        summary.lottery.winners,
+        summary.lottery.batch_id,
+        summary.lottery.orders
+    );
+    println!(
         "planted fraud for the risk queue: threshold gaming at merchant {}, a ring of repeat pairs at {}, a redemption burst at {} ({} orders)",
         planted.threshold_gaming, planted.repeat_pairs, planted.redemption_burst, planted.orders
     );

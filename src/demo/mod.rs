@@ -13,6 +13,7 @@
 //! moved past them afterwards so the service's own inserts continue from there.
 //! Residents share one password hash (argon2 costs tens of milliseconds a hash).
 
+pub mod lottery;
 pub mod plan;
 mod progress;
 mod rows;
@@ -62,6 +63,8 @@ pub struct DemoSummary {
     pub orders: u64,
     pub first_resident_phone: String,
     pub last_resident_phone: String,
+    /// The drawn lottery campaign ([`lottery`]): its orders are not in `orders`.
+    pub lottery: lottery::LotterySummary,
     pub elapsed: std::time::Duration,
 }
 
@@ -103,6 +106,24 @@ macro_rules! insert_chunks {
     }};
 }
 
+/// Inserts `rows` by value in chunks on the engine's own connection (no progress).
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let mut rows = $rows.into_iter();
+        loop {
+            let chunk: Vec<_> = rows.by_ref().take($crate::demo::CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            match &mut *$conn {
+                $crate::db::DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+                $crate::db::DbConnection::Postgresql(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+            };
+        }
+    }};
+}
+use insert_rows;
+
 /// Seeds the database behind `conn` (migrated already). Fails, writing nothing, when
 /// any user or merchant exists.
 pub fn seed(conn: &mut DbConnection, settings: &Settings, options: &DemoOptions) -> anyhow::Result<DemoSummary> {
@@ -143,6 +164,7 @@ pub fn seed(conn: &mut DbConnection, settings: &Settings, options: &DemoOptions)
         orders: data.orders.len() as u64,
         first_resident_phone: residents::resident_phone(1),
         last_resident_phone: residents::resident_phone(options.size.residents),
+        lottery: lottery::LotterySummary::default(),
         elapsed: std::time::Duration::ZERO,
     };
 
@@ -189,6 +211,11 @@ pub fn seed(conn: &mut DbConnection, settings: &Settings, options: &DemoOptions)
         Ok(())
     })?;
 
+    // The lottery campaign goes through the service's own functions, each its own
+    // transaction, so it comes after the one transaction above.
+    progress.stage("lottery: entries, the draw, the month since");
+    let lottery = lottery::seed(conn, settings, options.size.residents, now, SEED)?;
+
     // The report rollups are kept by pay and refund; rows written here bypassed
     // them, so they are recomputed from the orders (in their own transaction).
     progress.stage("report rollups");
@@ -196,6 +223,7 @@ pub fn seed(conn: &mut DbConnection, settings: &Settings, options: &DemoOptions)
     progress.finish();
 
     Ok(DemoSummary {
+        lottery,
         elapsed: started.elapsed(),
         ..summary
     })
@@ -203,7 +231,7 @@ pub fn seed(conn: &mut DbConnection, settings: &Settings, options: &DemoOptions)
 
 /// PostgreSQL's `BIGSERIAL` sequences do not see explicit ids: move each past the
 /// largest id, so the service's next insert does not collide.
-fn advance_sequences(conn: &mut DbConnection) -> QueryResult<()> {
+pub(super) fn advance_sequences(conn: &mut DbConnection) -> QueryResult<()> {
     for table in [
         "users",
         "merchants",

@@ -73,7 +73,19 @@ pub fn draw(
     batch_id: i64,
     actor: Option<i64>,
 ) -> Result<BatchRow, AppError> {
-    draw_steps(conn, settings, batch_id, actor, usize::MAX)?
+    draw_steps(conn, settings, batch_id, actor, now(), usize::MAX)?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a whole draw finishes")))
+}
+
+/// The draw as it would have run at `at` (after the entry window): `seed-demo`'s
+/// way to make a past draw with the real ranking and issuing.
+pub fn draw_as_of(
+    conn: &mut DbConnection,
+    settings: &LotterySettings,
+    batch_id: i64,
+    at: NaiveDateTime,
+) -> Result<BatchRow, AppError> {
+    draw_steps(conn, settings, batch_id, None, at, usize::MAX)?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a whole draw finishes")))
 }
 
@@ -86,7 +98,7 @@ pub fn draw_interrupted_after(
     batch_id: i64,
     chunks: usize,
 ) -> Result<Option<BatchRow>, AppError> {
-    draw_steps(conn, settings, batch_id, None, chunks)
+    draw_steps(conn, settings, batch_id, None, now(), chunks)
 }
 
 fn draw_steps(
@@ -94,9 +106,10 @@ fn draw_steps(
     settings: &LotterySettings,
     batch_id: i64,
     actor: Option<i64>,
+    at: NaiveDateTime,
     max_chunks: usize,
 ) -> Result<Option<BatchRow>, AppError> {
-    let batch = start(conn, batch_id, now(), actor)?;
+    let batch = start(conn, batch_id, at, actor)?;
     let drawn_at = batch
         .draw_started_at
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a started draw has a draw time")))?;

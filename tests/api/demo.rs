@@ -350,3 +350,98 @@ async fn demo_offers_are_found_by_the_same_q_as_offers_made_through_the_api() {
     let across = format!("{tail} {head}");
     assert_eq!(found(across.clone()).await, (false, false), "q = {across:?}");
 }
+
+/// The demo's drawn lottery: verifiable from the public draw, one voucher per
+/// winner, and shaped so the leverage the subsidy caused (winners against losers,
+/// recomputed here from the tables) is visibly below the direct leverage.
+#[tokio::test]
+async fn the_demo_has_a_drawn_lottery_whose_causal_leverage_is_below_the_direct_one() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.db();
+    let summary = demo::seed(&mut conn, &app.settings, &options()).expect("seeded");
+    let lottery = summary.lottery;
+    let residents = DemoSize::small().residents;
+    assert_eq!(lottery.entries, residents * 4 / 5);
+    assert_eq!(lottery.winners, lottery.entries / 4);
+
+    let draw = app
+        .get(&format!("/batches/{}/draw", lottery.batch_id), None)
+        .await
+        .expect(200, None)
+        .clone();
+    assert_eq!(draw["entries"], lottery.entries);
+    assert_eq!(draw["winners"], lottery.winners);
+    let seed = draw["seed"].as_str().expect("drawn: the seed is public");
+    use sha2::Digest;
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(hex::decode(seed).expect("hex"))),
+        draw["commitment"].as_str().expect("commitment")
+    );
+    let won: Vec<i64> = diesel::sql_query(format!(
+        "SELECT entry_no AS n FROM batch_entries WHERE batch_id = {} AND status = 'won' ORDER BY entry_no",
+        lottery.batch_id
+    ))
+    .load::<Count>(&mut conn)
+    .expect("winners")
+    .into_iter()
+    .map(|c| c.n)
+    .collect();
+    assert_eq!(
+        won,
+        crate::lottery_draw::recompute_winners(seed, lottery.entries, lottery.winners)
+    );
+    let b = lottery.batch_id;
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!("SELECT COUNT(*) AS n FROM vouchers WHERE batch_id = {b}")
+        ),
+        lottery.winners
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!(
+                "SELECT COUNT(*) AS n FROM batch_entries e WHERE e.batch_id = {b} AND e.status = 'lost' AND EXISTS
+                 (SELECT 1 FROM vouchers v WHERE v.batch_id = {b} AND v.user_id = e.user_id)"
+            )
+        ),
+        0,
+        "losers hold no voucher"
+    );
+
+    // Consumption since the draw per entrant, straight from the orders.
+    let sum_of = |conn: &mut wenlv::db::DbConnection, status: &str| {
+        count(
+            conn,
+            &format!(
+                "SELECT CAST(COALESCE(SUM(o.gross_fen), 0) AS BIGINT) AS n FROM orders o JOIN batch_entries e
+                   ON e.user_id = o.user_id AND e.batch_id = {b} AND e.status = '{status}'
+                 WHERE o.status IN ('paid', 'redeemed')
+                   AND o.paid_at >= (SELECT drawn_at FROM voucher_batches WHERE id = {b})"
+            ),
+        )
+    };
+    let winners_mean = sum_of(&mut conn, "won") as f64 / lottery.winners as f64;
+    let losers_mean = sum_of(&mut conn, "lost") as f64 / (lottery.entries - lottery.winners) as f64;
+    let subsidy = count(
+        &mut conn,
+        &format!(
+            "SELECT CAST(COALESCE(SUM(subsidy_fen), 0) AS BIGINT) AS n FROM orders WHERE campaign_id = {} AND status IN ('paid', 'redeemed')",
+            lottery.campaign_id
+        ),
+    ) as f64;
+    let voucher_gross = count(
+        &mut conn,
+        &format!(
+            "SELECT CAST(COALESCE(SUM(gross_fen), 0) AS BIGINT) AS n FROM orders WHERE campaign_id = {} AND status IN ('paid', 'redeemed')",
+            lottery.campaign_id
+        ),
+    ) as f64;
+    let causal = (winners_mean - losers_mean) / (subsidy / lottery.winners as f64);
+    let direct = voucher_gross / subsidy;
+    assert!(
+        causal > 0.5 && causal < direct * 0.85,
+        "causal {causal:.2} should be visibly below direct {direct:.2}"
+    );
+}

@@ -20,7 +20,7 @@ use crate::helpers::{Actor, TestApp};
 
 /// The winners as an auditor computes them: rank every entry number by the hex of
 /// HMAC-SHA256(seed, decimal entry_no), take the first `quantity`, ascending.
-fn recompute_winners(seed_hex: &str, entries: i64, quantity: i64) -> Vec<i64> {
+pub fn recompute_winners(seed_hex: &str, entries: i64, quantity: i64) -> Vec<i64> {
     let seed = hex::decode(seed_hex).expect("seed is hex");
     let mut ranked: Vec<(String, i64)> = (1..=entries)
         .map(|n| {

@@ -25,6 +25,12 @@ const PROVIDER: &str = "sandbox";
 
 /// A bijection on 0..10^12 (the multiplier is prime, not 2 or 5): distinct ids give
 /// distinct, unsequential-looking 12-digit codes.
+/// The 12-digit redemption code of demo order `id`: distinct for distinct ids (the
+/// multiplier is coprime to 10^12), so later demo stages can continue the ids.
+pub fn redemption_code(id: i64) -> String {
+    scramble(id, 735_632_791, 900_000_000_007)
+}
+
 fn scramble(id: i64, multiplier: i64, offset: i64) -> String {
     let m: i128 = 1_000_000_000_000;
     format!(
@@ -148,7 +154,7 @@ pub fn write_down(
             subsidy_fen,
             payable_fen: gross_fen - subsidy_fen,
             status: life.status,
-            redemption_code: life.paid_at.map(|_| scramble(id, 735_632_791, 900_000_000_007)),
+            redemption_code: life.paid_at.map(|_| redemption_code(id)),
             created_at: draft.created_at,
             payment_due_at: draft.created_at + payment_timeout,
             paid_at: life.paid_at,
