@@ -28,6 +28,9 @@
       overview: '平台概览', users: '用户', merchants: '商户', orders: '订单', consumption: '消费额', subsidy: '补贴额',
       overall_leverage: '总拉动比', merchants_detail: '待审 {pending} · 已通过 {approved} · 已驳回 {rejected} · 已暂停 {suspended}',
       review_queue: '商户审核', campaigns: '补贴活动', load_more: '加载更多', loading: '加载中…',
+      lotteries: '摇号批次', lot_batch: '批次', lot_entries: '报名人数', lot_prizes: '名额', lot_winners: '中签人数',
+      lot_commitment: '承诺值（种子的 SHA-256）', lot_seed: '种子', lot_state: '开奖', lot_drawn: '已开奖 {at}',
+      lot_not_drawn: '未开奖', lot_verify: '核验', lot_verify_def: '任何人都可以用公开的种子、报名人数和名额重算中签名单（hmac-sha256-rank-v1），并核对种子与创建批次时公布的承诺值一致：',
       no_pending: '没有待审核的商户。', no_campaigns: '还没有补贴活动。',
       name: '名称', license_no: '统一社会信用代码', category: '类别', district: '区县', address: '地址',
       contact_phone: '联系电话', applied_at: '申请时间', actions: '操作', approve: '通过', reject: '驳回',
@@ -66,6 +69,9 @@
       subsidy: 'Subsidy', overall_leverage: 'Overall leverage',
       merchants_detail: '{pending} pending · {approved} approved · {rejected} rejected · {suspended} suspended',
       review_queue: 'Merchant review', campaigns: 'Campaigns', load_more: 'Load more', loading: 'Loading…',
+      lotteries: 'Lottery batches', lot_batch: 'Batch', lot_entries: 'Entries', lot_prizes: 'Prizes', lot_winners: 'Winners',
+      lot_commitment: 'Commitment (SHA-256 of the seed)', lot_seed: 'Seed', lot_state: 'Draw', lot_drawn: 'drawn {at}',
+      lot_not_drawn: 'not drawn yet', lot_verify: 'verify', lot_verify_def: 'Anyone can recompute the winners from the published seed, entries and prizes (hmac-sha256-rank-v1) and check the seed against the commitment published when the batch was made:',
       no_pending: 'No merchant is waiting for review.', no_campaigns: 'No campaigns yet.',
       name: 'Name', license_no: 'Credit code', category: 'Category', district: 'District', address: 'Address',
       contact_phone: 'Contact', applied_at: 'Applied', actions: 'Actions', approve: 'Approve', reject: 'Reject',
@@ -566,6 +572,33 @@
         table(t('by_category'), rows('category', t('category'), (x) => categoryName(x.category)), r.by_category || []),
         h('div', { class: 'scroll' }, table(t('by_merchant'), rows('merchant', t('merchant'), (x) => x.name), r.by_merchant || []))),
     );
+    const campaign = state.campaigns.find((c) => c.id === state.reportId);
+    const lotteries = campaign ? lotteryBatches(campaign) : null;
+    if (lotteries) $('report-body').append(lotteries);
+  }
+
+  /** The campaign's lottery batches: entries, commitment, the draw, how to verify it. */
+  function lotteryBatches(campaign) {
+    const draws = (campaign.batches || []).map((b) => b.draw).filter((d) => d);
+    if (!draws.length) return null;
+    const names = new Map((campaign.batches || []).map((b) => [b.id, b.name]));
+    const mono = (text) => h('code', { class: 'hash', title: text || '' }, text ? text.slice(0, 16) + '…' : '—');
+    const verify = draws.filter((d) => d.seed).map((d) => h('pre', { class: 'verify', 'data-verify': d.batch_id },
+      `wenlv verify-draw --commitment ${d.commitment} --seed ${d.seed} --entries ${d.entries} --quantity ${d.quantity}`));
+    return h('section', { class: 'lotteries', 'data-lotteries': 'true' },
+      h('h3', { class: 'spaced' }, t('lotteries')),
+      table(null, [
+        { label: t('lot_batch'), header: true, cell: (d) => names.get(d.batch_id) || String(d.batch_id) },
+        { label: t('lot_entries'), num: true, cell: (d) => count(d.entries) },
+        { label: t('lot_prizes'), num: true, cell: (d) => count(d.quantity) },
+        { label: t('lot_winners'), num: true, cell: (d) => (d.drawn_at ? count(d.winners) : '—') },
+        { label: t('lot_commitment'), cell: (d) => mono(d.commitment) },
+        { label: t('lot_seed'), cell: (d) => mono(d.seed) },
+        { label: t('lot_state'), cell: (d) => (d.drawn_at ? t('lot_drawn', { at: when(d.drawn_at) }) : t('lot_not_drawn')) },
+        { label: t('lot_verify'), cell: (d) => h('a', { href: `/api/v1/batches/${encodeURIComponent(d.batch_id)}/draw`, target: '_blank', rel: 'noopener' }, t('lot_verify')) },
+      ], draws, null),
+      verify.length ? h('p', { class: 'muted' }, t('lot_verify_def')) : null,
+      ...verify);
   }
 
   /** Consecutive days from the first to the last, so quiet days show as gaps. */

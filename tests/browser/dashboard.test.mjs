@@ -61,6 +61,9 @@ function serviceEnv(port) {
     // resident's second voucher order at a merchant is a repeat pair.
     WENLV__SETTLEMENT__CLOSE_INTERVAL_SECONDS: '0',
     WENLV__RISK__REPEAT_PAIR_ORDERS: '2',
+    // A lottery is drawn by the job right after its entry window closes.
+    WENLV__LOTTERY__DRAW_INTERVAL_MS: '200',
+    WENLV__LOTTERY__DRAW_AFTER_CLOSE_MS: '0',
   };
 }
 
@@ -262,6 +265,53 @@ test('a campaign report: leverage, the chart drawn, screenshots, and the CSV dow
   const lines = bytes.subarray(3).toString('utf8').split(/\r?\n/);
   assert.equal(lines[0], CSV_HEADER);
   assert.ok(lines[1].includes('"廊坊""书香"",书局"'), `merchant row: ${lines[1]}`);
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+  await context.close();
+});
+
+test('a lottery campaign: entries, the commitment, the draw and the command that verifies it', async () => {
+  const admin = await login(ADMIN_PHONE, ADMIN_PASSWORD);
+  const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = Date.now();
+  const campaign = await call('POST', '/admin/campaigns', {
+    token: admin, expect: 201,
+    body: { name: '浏览器测试摇号季', budget_fen: 1000000, target_leverage: 10, starts_at: iso(now - 3600e3), ends_at: iso(now + 30 * 86400e3) },
+  });
+  const closesAt = now + 5000;
+  const batch = await call('POST', `/admin/campaigns/${campaign.id}/batches`, {
+    token: admin, expect: 201,
+    body: { name: '摇号满100减30', allocation: 'lottery', discount_fen: 3000, min_spend_fen: 10000, quantity: 2, per_user_limit: 1,
+      claim_starts_at: iso(now - 60e3), claim_ends_at: iso(closesAt), valid_days: 30 },
+  });
+  await call('POST', `/admin/campaigns/${campaign.id}/publish`, { token: admin, expect: 200 });
+  for (let i = 0; i < 4; i++) {
+    const entrant = await resident('摇号居民' + i);
+    await call('POST', `/batches/${batch.id}/entries`, { token: entrant.token, expect: 201 });
+  }
+  // The service's own job draws once the window has closed.
+  let draw;
+  for (let i = 0; i < 100; i++) {
+    draw = await call('GET', `/batches/${batch.id}/draw`, { expect: 200 });
+    if (draw.drawn_at) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(draw.drawn_at, 'drawn by the job after the close');
+  assert.equal(draw.winners, 2);
+
+  const { context, page, problems } = await newPage();
+  await signIn(page, ADMIN_PHONE, ADMIN_PASSWORD);
+  await page.locator('#view-dashboard').waitFor({ state: 'visible' });
+  await page.locator(`#campaign-list a[data-campaign="${campaign.id}"]`).click();
+  await page.locator('[data-lotteries]').waitFor();
+  const section = await page.locator('[data-lotteries]').textContent();
+  assert.ok(section.includes('摇号批次'), 'the section title, in Chinese');
+  assert.ok(section.includes('摇号满100减30'), 'the batch');
+  assert.ok(section.includes(draw.commitment.slice(0, 16)), 'the commitment');
+  assert.ok(section.includes('已开奖'), 'drawn');
+  const command = await page.locator(`pre[data-verify="${batch.id}"]`).textContent();
+  assert.equal(command, `wenlv verify-draw --commitment ${draw.commitment} --seed ${draw.seed} --entries 4 --quantity 2`);
+  assert.equal(await page.locator('[data-lotteries] a').first().getAttribute('href'), `/api/v1/batches/${batch.id}/draw`);
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-lottery.png'), fullPage: true });
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
   await context.close();
 });
