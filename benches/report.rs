@@ -284,13 +284,18 @@ async fn main() {
     let mut conn = db.connect();
     let started = Instant::now();
     let campaign = populate(&mut conn, orders);
-    let lottery = populate_lottery(
-        &mut conn,
-        entrants,
-        RESIDENTS + MERCHANTS + 2,
-        orders + 1,
-        orders + orders / 20 + 1,
-    );
+    // `--entrants 0`: no lottery, the report as before it had causal figures.
+    let lottery = if entrants > 0 {
+        populate_lottery(
+            &mut conn,
+            entrants,
+            RESIDENTS + MERCHANTS + 2,
+            orders + 1,
+            orders + orders / 20 + 1,
+        )
+    } else {
+        Lottery { voucher_orders: 0 }
+    };
     let counted = orders + lottery.voucher_orders;
     let loaded = started.elapsed();
     let started = Instant::now();
