@@ -71,6 +71,57 @@ pub struct CampaignReport {
     pub by_category: Vec<Breakdown>,
     pub by_district: Vec<Breakdown>,
     pub by_day: Vec<Breakdown>,
+    /// What winning the campaign's lottery caused, measured against the entrants who
+    /// lost; null unless the campaign has a drawn lottery batch with at least 2
+    /// winners and 2 losers.
+    #[schema(required = true)]
+    pub causal: Option<Causal>,
+}
+
+/// Causal leverage: the consumption a lottery win caused beyond what the same kind
+/// of resident spent anyway (the losers), per fen of subsidy. A resident's
+/// consumption is the gross of their counted orders at any merchant, with or without
+/// a voucher, paid from the campaign's first draw to its `ends_at` (or now). Means
+/// are rounded to the nearest fen, halves up; the ratios divide the fen figures
+/// shown, so each can be recomputed from the others.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Causal {
+    /// Residents who won in any of the campaign's drawn lottery batches.
+    pub winners: i64,
+    /// Residents who entered them and won in none.
+    pub losers: i64,
+    pub winners_mean_consumption_fen: i64,
+    pub losers_mean_consumption_fen: i64,
+    /// winners_mean_consumption_fen − losers_mean_consumption_fen (may be negative).
+    pub incremental_per_winner_fen: i64,
+    /// The campaign's counted subsidy on the winners' vouchers ÷ winners.
+    pub subsidy_per_winner_fen: i64,
+    /// incremental_per_winner_fen ÷ subsidy_per_winner_fen; null while that is 0.
+    #[schema(required = true)]
+    pub causal_leverage: Option<f64>,
+    /// Lower end of Welch's 95% interval of the mean difference (t quantile at the
+    /// Welch–Satterthwaite degrees of freedom) ÷ subsidy_per_winner_fen; null while that is 0.
+    #[schema(required = true)]
+    pub ci95_low: Option<f64>,
+    /// Upper end of the same interval; null while subsidy_per_winner_fen is 0.
+    #[schema(required = true)]
+    pub ci95_high: Option<f64>,
+}
+
+impl From<figures::CausalFigures> for Causal {
+    fn from(c: figures::CausalFigures) -> Self {
+        Causal {
+            winners: c.winners,
+            losers: c.losers,
+            winners_mean_consumption_fen: c.winners_mean_consumption_fen,
+            losers_mean_consumption_fen: c.losers_mean_consumption_fen,
+            incremental_per_winner_fen: c.incremental_per_winner_fen,
+            subsidy_per_winner_fen: c.subsidy_per_winner_fen,
+            causal_leverage: c.causal_leverage,
+            ci95_low: c.ci95_low,
+            ci95_high: c.ci95_high,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -163,6 +214,7 @@ impl From<figures::CampaignFigures> for CampaignReport {
             by_category: rows(f.by_category),
             by_district: rows(f.by_district),
             by_day: rows(f.by_day),
+            causal: f.causal.map(Causal::from),
         }
     }
 }

@@ -70,6 +70,27 @@ pub struct CampaignFigures {
     pub by_category: Vec<Breakdown>,
     pub by_district: Vec<Breakdown>,
     pub by_day: Vec<Breakdown>,
+    /// Null unless the campaign has a drawn lottery batch with ≥ 2 winners and ≥ 2 losers.
+    pub causal: Option<CausalFigures>,
+}
+
+/// What winning a campaign's lottery caused (see [`super::causal`] for who counts,
+/// the window and the rounding).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CausalFigures {
+    pub winners: i64,
+    pub losers: i64,
+    pub winners_mean_consumption_fen: i64,
+    pub losers_mean_consumption_fen: i64,
+    /// winners' mean − losers' mean.
+    pub incremental_per_winner_fen: i64,
+    /// The counted subsidy on the winners' vouchers ÷ winners.
+    pub subsidy_per_winner_fen: i64,
+    /// incremental ÷ subsidy per winner; `None` while that subsidy is 0.
+    pub causal_leverage: Option<f64>,
+    /// Welch's 95% interval of the mean difference ÷ subsidy per winner.
+    pub ci95_low: Option<f64>,
+    pub ci95_high: Option<f64>,
 }
 
 #[derive(Debug, Clone)]

@@ -5,9 +5,11 @@
 //! redeemed) it covers, whatever order events came in. The rollup in [`rollup`]
 //! is maintained inside the order transactions that change what is counted.
 
+pub mod causal;
 pub mod csv;
 pub mod dto;
 pub mod figures;
 pub mod handlers;
 pub mod repo;
 pub mod rollup;
+pub mod welch;

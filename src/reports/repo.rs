@@ -175,6 +175,7 @@ pub fn campaign_report(
     let merchant_wide_consumption_fen = merchant_wide_consumption(conn, tz, id, &merchant_ids, starts_at, ends_at)?;
     let vouchers = voucher_counts(conn, id, now, orders)?;
     let leverage = ratio(consumption_fen, subsidy_fen);
+    let causal = super::causal::causal_figures(conn, id)?;
     Ok(CampaignFigures {
         campaign_id: id,
         name,
@@ -196,6 +197,7 @@ pub fn campaign_report(
         by_category,
         by_district,
         by_day,
+        causal,
     })
 }
 

@@ -42,6 +42,11 @@
       leverage: '直接拉动比', leverage_def: '消费额 ÷ 补贴额（与目标比较）',
       oop_leverage: '自付拉动比', oop_def: '居民实付 ÷ 补贴额',
       mw_leverage: '商户全量拉动比', mw_def: '活动期内核销商户的全部消费 ÷ 补贴额',
+      causal_leverage: '因果拉动比',
+      causal_def: '中签居民比未中签居民人均多花的钱 ÷ 人均补贴：补贴真正带来的、居民本来不会花的消费。',
+      causal_none: '需有已开奖的摇号批次（至少 2 人中签、2 人未中签）。',
+      causal_detail: '中签 {winners} 人 · 未中签 {losers} 人 · 人均消费 {wmean} 对 {lmean} · 人均增量 {incr} · 人均补贴 {spw}',
+      causal_ci: '95% 区间 {low} 至 {high}', causal_csv: '下载因果指标 CSV',
       on_target: '达标', off_target: '未达标', target_is: '目标 {target}',
       resident_paid: '居民实付', mw_consumption: '商户全量消费', counted_orders: '计入订单',
       vouchers: '消费券', count: '数量', issued: '发行', claimed: '已领取', available: '可用', locked: '锁定中', used: '已使用',
@@ -83,6 +88,11 @@
       leverage: 'Direct leverage', leverage_def: 'consumption ÷ subsidy (held against the target)',
       oop_leverage: 'Out-of-pocket leverage', oop_def: 'resident-paid ÷ subsidy',
       mw_leverage: 'Merchant-wide leverage', mw_def: 'all consumption at the campaign’s merchants in its window ÷ subsidy',
+      causal_leverage: 'Causal leverage',
+      causal_def: 'How much more a lottery winner spent than a loser, per yuan of subsidy: the consumption the subsidy caused, beyond what residents would have spent anyway.',
+      causal_none: 'Needs a drawn lottery batch with at least 2 winners and 2 losers.',
+      causal_detail: '{winners} winners · {losers} losers · mean spend {wmean} vs {lmean} · {incr} more per winner · subsidy {spw} per winner',
+      causal_ci: '95% interval {low} to {high}', causal_csv: 'Download causal CSV',
       on_target: 'On target', off_target: 'Below target', target_is: 'target {target}',
       resident_paid: 'Resident-paid', mw_consumption: 'Merchant-wide consumption', counted_orders: 'Counted orders',
       vouchers: 'Vouchers', count: 'Count', issued: 'Issued', claimed: 'Claimed', available: 'Available', locked: 'Locked', used: 'Used',
@@ -552,7 +562,8 @@
         lev('headline', t('leverage'), r.leverage, t('leverage_def'),
           h('div', {}, onTarget, ' ', h('span', { class: 'muted' }, t('target_is', { target: ratio(r.target_leverage) })))),
         lev('', t('oop_leverage'), r.out_of_pocket_leverage, t('oop_def')),
-        lev('', t('mw_leverage'), r.merchant_wide_leverage, t('mw_def'))),
+        lev('', t('mw_leverage'), r.merchant_wide_leverage, t('mw_def')),
+        causalCard(r.causal)),
       h('div', { class: 'stats' },
         stat(t('budget'), yuan(r.budget_fen)),
         stat(t('reserved'), yuan(r.reserved_fen)),
@@ -599,6 +610,31 @@
       ], draws, null),
       verify.length ? h('p', { class: 'muted' }, t('lot_verify_def')) : null,
       ...verify);
+  }
+
+  /** Causal leverage beside the three named ratios: the lottery's losers are the
+   *  control group, so this is what the subsidy caused (null until a draw). */
+  function causalCard(c) {
+    const card = h('div', { class: 'lev causal', id: 'causal-leverage', 'data-causal': c ? 'shown' : 'none' },
+      h('div', { class: 'name' }, t('causal_leverage')),
+      h('div', { class: 'value' }, ratio(c ? c.causal_leverage : null)));
+    if (c) {
+      if (c.ci95_low !== null && c.ci95_high !== null) {
+        card.append(h('div', { class: 'ci' }, t('causal_ci', { low: ratio(c.ci95_low), high: ratio(c.ci95_high) })));
+      }
+      card.append(h('div', { class: 'detail' }, t('causal_detail', {
+        winners: count(c.winners), losers: count(c.losers),
+        wmean: yuan(c.winners_mean_consumption_fen), lmean: yuan(c.losers_mean_consumption_fen),
+        incr: yuan(c.incremental_per_winner_fen), spw: yuan(c.subsidy_per_winner_fen),
+      })));
+    }
+    card.append(h('div', { class: 'def' }, t('causal_def')));
+    if (c) {
+      card.append(h('button', { type: 'button', class: 'secondary small', id: 'causal-csv-download', onclick: () => downloadCsv('causal') }, t('causal_csv')));
+    } else {
+      card.append(h('div', { class: 'def' }, t('causal_none')));
+    }
+    return card;
   }
 
   /** Consecutive days from the first to the last, so quiet days show as gaps. */
@@ -686,16 +722,19 @@
     return box;
   }
 
-  async function downloadCsv() {
+  /** Downloads one table of the report as CSV: by_merchant (the header button) or causal. */
+  async function downloadCsv(table) {
     const id = state.reportId;
     if (!id) return;
-    const button = $('csv-download');
+    const causal = table === 'causal';
+    const button = causal ? $('causal-csv-download') : $('csv-download');
     button.disabled = true;
     say($('report-message'), t('downloading'));
     await guard(async () => {
-      const res = await api(`/admin/campaigns/${encodeURIComponent(id)}/report.csv`, { raw: true });
+      const query = causal ? '?table=causal' : '';
+      const res = await api(`/admin/campaigns/${encodeURIComponent(id)}/report.csv${query}`, { raw: true });
       const blob = await res.blob();
-      const file = `campaign-${id}-merchants.csv`;
+      const file = causal ? `campaign-${id}-causal.csv` : `campaign-${id}-merchants.csv`;
       const url = URL.createObjectURL(blob);
       const a = h('a', { href: url, download: file, hidden: true });
       document.body.append(a);
@@ -839,7 +878,7 @@
     $('reject-cancel').addEventListener('click', () => $('reject-dialog').close());
     $('review-more').addEventListener('click', () => loadPending(true));
     $('campaigns-more').addEventListener('click', () => loadCampaigns(true));
-    $('csv-download').addEventListener('click', downloadCsv);
+    $('csv-download').addEventListener('click', () => downloadCsv('by_merchant'));
     $('report-close').addEventListener('click', closeReport);
     $('statements-more').addEventListener('click', () => loadStatements(true));
     $('statement-status').addEventListener('change', () => loadStatements(false));

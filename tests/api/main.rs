@@ -10,6 +10,7 @@ mod audit;
 mod auth_tokens;
 mod campaigns;
 mod campaigns_fixtures;
+mod causal;
 mod crash;
 mod dashboard;
 mod demo;

@@ -7,7 +7,7 @@
 //   cargo build && cd tests/browser && npm ci && node --test dashboard.test.mjs
 //
 // Screenshots land in target/ (dashboard-login.png, dashboard-review.png,
-// dashboard.png, dashboard-en.png, dashboard-refused.png).
+// dashboard.png, dashboard-en.png, dashboard-causal.png, dashboard-refused.png).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -265,6 +265,95 @@ test('a campaign report: leverage, the chart drawn, screenshots, and the CSV dow
   const lines = bytes.subarray(3).toString('utf8').split(/\r?\n/);
   assert.equal(lines[0], CSV_HEADER);
   assert.ok(lines[1].includes('"廊坊""书香"",书局"'), `merchant row: ${lines[1]}`);
+  assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+  await context.close();
+});
+
+test('causal leverage: a drawn lottery shown beside the three named ratios, with its sentence, in both languages', async () => {
+  const admin = await login(ADMIN_PHONE, ADMIN_PASSWORD);
+  const owner = await resident('摇号书店店主');
+  const merchant = await applyMerchant(owner, '摇号书局', 5);
+  await call('POST', `/admin/merchants/${merchant.id}/approve`, { token: admin, expect: 200 });
+  const offer = await call('POST', `/merchants/${merchant.id}/offers`, {
+    token: owner.token, expect: 201, body: { title: '诗词选集', price_fen: 12800, stock: 100 },
+  });
+  const now = Date.now();
+  const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+  const campaign = await call('POST', '/admin/campaigns', {
+    token: admin, expect: 201,
+    body: { name: '浏览器测试摇号季', budget_fen: 1000000, target_leverage: 10, starts_at: iso(now - 3600e3), ends_at: iso(now + 30 * 86400e3) },
+  });
+  const batch = await call('POST', `/admin/campaigns/${campaign.id}/batches`, {
+    token: admin, expect: 201,
+    body: { name: '摇号 满100减30', allocation: 'lottery', discount_fen: 3000, min_spend_fen: 10000, quantity: 2, per_user_limit: 1, claim_starts_at: iso(now - 3600e3), claim_ends_at: iso(now + 30 * 86400e3), valid_days: 7 },
+  });
+  await call('POST', `/admin/campaigns/${campaign.id}/publish`, { token: admin, expect: 200 });
+  const entrants = [];
+  for (let i = 0; i < 4; i++) {
+    const who = await resident('摇号居民' + i);
+    await call('POST', `/batches/${batch.id}/entries`, { token: who.token, expect: 201 });
+    entrants.push(who);
+  }
+  // The draw's outcome, written as a finished draw leaves it: entries 1 and 2 won
+  // (one voucher each, claimed at the draw time), 3 and 4 lost.
+  const db = path.join(workdir, 'wenlv.db');
+  const stamp = (ms) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  const drawAt = stamp(Date.now());
+  const expires = stamp(Date.now() + 7 * 86400e3);
+  const drawn = spawnSync('sqlite3', [db, `.timeout 5000`, `
+    BEGIN IMMEDIATE;
+    UPDATE batch_entries SET status = CASE WHEN entry_no <= 2 THEN 'won' ELSE 'lost' END WHERE batch_id = ${batch.id};
+    INSERT INTO vouchers (code, batch_id, campaign_id, user_id, slot, discount_fen, min_spend_fen, status, claimed_at, expires_at, usable_weekdays)
+      SELECT 'LOTTERY' || e.entry_no, b.id, b.campaign_id, e.user_id, 1, b.discount_fen, b.min_spend_fen, 'available', '${drawAt}', '${expires}', b.usable_weekdays
+      FROM batch_entries e JOIN voucher_batches b ON b.id = e.batch_id WHERE e.batch_id = ${batch.id} AND e.status = 'won';
+    UPDATE batch_entries SET voucher_id = (SELECT v.id FROM vouchers v WHERE v.batch_id = batch_entries.batch_id AND v.user_id = batch_entries.user_id)
+      WHERE batch_id = ${batch.id} AND status = 'won';
+    UPDATE voucher_batches SET remaining = quantity - 2, draw_started_at = '${drawAt}', drawn_at = '${drawAt}' WHERE id = ${batch.id};
+    COMMIT;`], { encoding: 'utf8' });
+  assert.equal(drawn.status, 0, drawn.stderr);
+  // Winners spend 256 and 128 yuan with their vouchers (mean 192), one loser 128
+  // without and the other nothing (mean 64): 128 yuan more per winner for 30 yuan
+  // of subsidy each, causal leverage 1 : 4.27.
+  for (const [who, quantity, withVoucher] of [[entrants[0], 2, true], [entrants[1], 1, true], [entrants[2], 1, false]]) {
+    let voucherId = null;
+    if (withVoucher) {
+      const mine = await call('GET', '/me/vouchers', { token: who.token, expect: 200 });
+      assert.equal(mine.items.length, 1, 'a winner holds one voucher');
+      voucherId = mine.items[0].id;
+    }
+    const order = await call('POST', '/orders', { token: who.token, expect: 201, body: { offer_id: offer.id, quantity, voucher_id: voucherId } });
+    await call('POST', `/orders/${order.id}/pay`, { token: who.token, expect: 200 });
+  }
+  const report = await call('GET', `/admin/campaigns/${campaign.id}/report`, { token: admin, expect: 200 });
+  assert.equal(report.causal.incremental_per_winner_fen, 12800);
+  assert.equal(report.causal.subsidy_per_winner_fen, 3000);
+
+  const { context, page, problems } = await newPage();
+  await signIn(page, ADMIN_PHONE, ADMIN_PASSWORD);
+  await page.locator('#view-dashboard').waitFor({ state: 'visible' });
+  await page.locator(`#campaign-list a[data-campaign="${campaign.id}"]`).click();
+  const card = page.locator('.leverage #causal-leverage[data-causal="shown"]');
+  await card.waitFor();
+  // Beside the three named ratios, in the same row of cards.
+  assert.equal(await page.locator('.leverage > .lev').count(), 4);
+  assert.equal(await card.locator('.value').textContent(), '1 : 4.27');
+  const zh = await card.textContent();
+  assert.ok(zh.includes('因果拉动比'), zh);
+  assert.ok(zh.includes('补贴真正带来的'), 'the sentence on what it means (zh)');
+  assert.ok(zh.includes('95% 区间'), 'the interval');
+  assert.ok(zh.includes('¥128.00'), 'the increment per winner');
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-causal.png'), fullPage: true });
+  await page.locator('#lang-switch').click();
+  const en = await page.locator('#causal-leverage').textContent();
+  assert.ok(en.includes('Causal leverage'), en);
+  assert.ok(en.includes('beyond what residents would have spent anyway'), 'the sentence on what it means (en)');
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#causal-csv-download').click()]);
+  const file = path.join(workdir, 'causal.csv');
+  await download.saveAs(file);
+  const lines = readFileSync(file).subarray(3).toString('utf8').split(/\r?\n/);
+  assert.equal(lines[0].split(',')[6], 'causal_leverage');
+  assert.equal(lines[1].split(',')[4], '12800');
   assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
   await context.close();
 });
