@@ -17,5 +17,5 @@ const MERCHANT_VIEW: i64 = 0;
 pub fn record(conn: &mut DbConnection, order: &OrderRow, event: EventType) -> AppResult<()> {
     let data =
         serde_json::to_value(OrderDto::for_viewer(order, MERCHANT_VIEW)).map_err(|e| AppError::Internal(e.into()))?;
-    outbox::enqueue(conn, order.merchant_id, event, data)
+    Ok(outbox::enqueue(conn, order.merchant_id, event, data)?)
 }

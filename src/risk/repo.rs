@@ -1,6 +1,7 @@
 //! The risk scan's inputs and its stored findings (`risk_flags`).
 
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::scan::{self, Flag, OrderFact, Signal};
@@ -48,17 +49,36 @@ pub fn order_facts(conn: &mut DbConnection) -> QueryResult<Vec<OrderFact>> {
         .collect())
 }
 
+/// An arbitrary constant naming the risk refresh among PostgreSQL advisory locks.
+const PG_RISK_LOCK: i64 = 0x0077_656e_7269;
+
 /// Runs the scan and replaces the stored flags with its findings, in one
 /// transaction; returns them.
+///
+/// Several instances refresh (each closing pass does), so the write has one writer
+/// at a time: a transaction-scoped advisory lock on PostgreSQL (without it, two
+/// refreshes' DELETE-then-INSERT collide on `risk_flags`' key and one fails), and
+/// `BEGIN IMMEDIATE` on SQLite. Under the lock the newest scan wins: a refresh whose
+/// facts were read before the stored flags were computed writes nothing, so a slow
+/// instance never puts an older picture back over a newer one.
 pub fn refresh(conn: &mut DbConnection, settings: &RiskSettings) -> anyhow::Result<Vec<Flag>> {
+    let computed_at = now();
     let facts = order_facts(conn)?;
     let flags = scan::scan(&facts, settings);
-    let computed_at = now();
     let rows: Vec<(i64, f64, String)> = flags
         .iter()
         .map(|f| Ok((f.merchant_id, f.score, serde_json::to_string(&f.signals)?)))
         .collect::<Result<_, serde_json::Error>>()?;
     write_tx(conn, |c| {
+        if let DbConnection::Postgresql(_) = c {
+            c.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_RISK_LOCK})"))?;
+        }
+        let stored: Option<NaiveDateTime> = risk_flags::table
+            .select(diesel::dsl::max(risk_flags::computed_at))
+            .first(c)?;
+        if stored.is_some_and(|stored| stored > computed_at) {
+            return Ok(());
+        }
         diesel::delete(risk_flags::table).execute(c)?;
         for (merchant_id, score, signals) in &rows {
             diesel::insert_into(risk_flags::table)

@@ -39,7 +39,9 @@ pub struct StatementFigures<'a> {
 
 /// The statement's CSV, written by the service's one CSV writer (`http::csv`): one
 /// row per line (subsidies by order, then clawbacks), then the totals as rows of
-/// kind `total_subsidy`, `total_clawback`, `net`, `carried_in` and `payout`.
+/// kind `total_subsidy`, `total_clawback`, `net`, `carried_in` and `payout`; like
+/// every amount taken back, `carried_in` (the part of `total_clawback` that is the
+/// previous statement's debt) is negative or 0.
 /// Amounts go in as text cells, so a negative one gets the leading `'` API.md asks
 /// of every cell that begins with `-`.
 pub fn statement(figures: &StatementFigures<'_>, lines: &[LineRow]) -> String {

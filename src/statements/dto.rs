@@ -22,13 +22,16 @@ pub struct StatementDto {
     /// Subsidy lines (orders redeemed that day with campaign vouchers).
     pub orders: i64,
     pub subsidy_fen: i64,
-    /// Reversed orders taken back (≥ 0; each a negative line).
+    /// Taken back (≥ 0): reversed orders (each a negative line) and the debt
+    /// carried in (`−carried_in_fen`).
     pub clawback_fen: i64,
-    /// `subsidy_fen − clawback_fen`; negative carries forward.
+    /// `subsidy_fen − clawback_fen`; a negative net carries forward as a clawback to
+    /// the merchant's next statement.
     pub net_fen: i64,
-    /// The merchant's previous negative balance brought forward (≤ 0).
+    /// The previous statement's negative net brought forward (≤ 0): part of
+    /// `clawback_fen`, not a line.
     pub carried_in_fen: i64,
-    /// What is transferred: `max(0, net_fen + carried_in_fen)`.
+    /// What is transferred: `max(0, net_fen)`.
     pub payout_fen: i64,
     /// Hex SHA-256 of the statement's CSV.
     pub digest: String,

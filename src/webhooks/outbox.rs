@@ -3,8 +3,8 @@
 //! claiming due deliveries under a lease and recording each attempt.
 //!
 //! Whoever makes a move that merchants hear about calls [`enqueue`] inside that
-//! move's `write_tx` (orders: pay, redeem, refund, cancel, the sweeper's cancel;
-//! later `order.reversed` and `statement.closed` the same way).
+//! move's `write_tx` (orders: pay, redeem, refund, cancel, the sweeper's cancel,
+//! reverse; statements: the closing of each statement, `statement.closed`).
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -20,7 +20,8 @@ use crate::time::{now, utc};
 /// Writes event `event_type` about `data` (API.md's Order or Statement object) for
 /// every live endpoint of `merchant_id`. Call it inside the change's transaction.
 /// A merchant without endpoints costs one indexed read and writes nothing.
-pub fn enqueue(conn: &mut DbConnection, merchant_id: i64, event_type: EventType, data: Value) -> AppResult<()> {
+/// A plain query error, so database-level callers (the closing job) use it too.
+pub fn enqueue(conn: &mut DbConnection, merchant_id: i64, event_type: EventType, data: Value) -> QueryResult<()> {
     let endpoints: Vec<i64> = webhooks::table
         .filter(webhooks::merchant_id.eq(merchant_id))
         .filter(webhooks::deleted_at.is_null())

@@ -9,9 +9,6 @@
 //! batch may issue beyond its quantity or a resident beyond the limit.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,60 +19,9 @@ use wenlv::db::schema::{orders, voucher_batches, vouchers};
 use crate::campaigns_fixtures::batch_body;
 use crate::helpers::{Actor, TestApp};
 use crate::order_fixtures::{check_invariants, insert_voucher};
+use crate::server_process::Server;
 
 const STOCK: i64 = 400;
-
-/// The binary serving `database_url` on a free port.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    async fn start(database_url: &str) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let config_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-        let child = Command::new(env!("CARGO_BIN_EXE_wenlv"))
-            .env("WENLV_CONFIG_DIR", config_dir)
-            .env("WENLV_ENV", "test")
-            .env("DATABASE_URL", database_url)
-            .env("WENLV__SERVER__PORT", port.to_string())
-            .env("WENLV__RATE_LIMIT__ENABLED", "false")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the wenlv binary starts");
-        // Owned by `Server` at once, so that its Drop reaps the child on every path.
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if client.get(format!("{}/healthz", server.base)).send().await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the wenlv binary did not come up on port {port}");
-    }
-
-    fn kill(&mut self) {
-        // std's kill is SIGKILL on Unix: no shutdown code runs.
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// POST returning `(status, body)`, or `None` when the server is gone.
 async fn post(client: &reqwest::Client, url: String, token: &str, body: Option<Value>) -> Option<(u16, Value)> {

@@ -35,6 +35,7 @@ mod reports;
 mod risk;
 mod rollup_zone;
 mod secrets;
+mod server_process;
 mod sessions;
 mod statement_fixtures;
 mod statements;

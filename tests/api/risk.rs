@@ -187,3 +187,41 @@ async fn the_demo_city_plants_fraud_that_the_scan_finds_and_no_honest_merchant_i
     let queue = app.get("/admin/risk/merchants", Some(&admin.token)).await;
     assert_eq!(queue.expect(200, None)["items"].as_array().map(Vec::len), Some(3));
 }
+
+/// Several instances refresh the stored flags at once (each closing pass does): no
+/// refresh fails, and the queue holds one merchant's row once, the scan's picture.
+/// On PostgreSQL two unserialized DELETE-then-INSERT refreshes collide on the
+/// flags' key and one fails; the advisory lock makes them take turns. SQLite's
+/// `BEGIN IMMEDIATE` serializes them anyway.
+#[tokio::test]
+async fn refreshes_racing_from_several_instances_all_succeed_and_agree() {
+    let app = TestApp::spawn_with(|s| s.risk.repeat_pair_orders = 5).await;
+    let ring = app.shop(None).await;
+    let mut conn = app.db();
+    let ringleader = insert_resident(&mut conn, 1);
+    for i in 0..6 {
+        insert_redeemed(&mut conn, &ring, ringleader, 15_000, minute(i));
+    }
+    rebuild_rollup(&mut conn);
+    let settings = app.settings.risk.clone();
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, settings) = (app.settings.database.url.clone(), settings.clone());
+            std::thread::spawn(move || {
+                let mut conn = wenlv::db::ConnectionManager::new(&url, 5000)
+                    .establish()
+                    .expect("connection");
+                (0..25)
+                    .map(|_| wenlv::risk::repo::refresh(&mut conn, &settings).map(|_| ()))
+                    .filter_map(Result::err)
+                    .map(|e| e.to_string())
+                    .collect::<Vec<String>>()
+            })
+        })
+        .collect();
+    let failures: Vec<String> = workers.into_iter().flat_map(|w| w.join().expect("worker")).collect();
+    assert!(failures.is_empty(), "refreshes failed: {failures:?}");
+    let queue = wenlv::risk::repo::queue(&mut conn, 0, 100).expect("queue");
+    let merchants: Vec<i64> = queue.iter().map(|f| f.merchant_id).collect();
+    assert_eq!(merchants, vec![ring.merchant_id]);
+}

@@ -97,13 +97,31 @@ pub fn close_through(conn: &mut DbConnection, through: &str) -> usize {
     wenlv::statements::repo::closing::close_through(conn, tz(), date(through), &Default::default()).expect("closing")
 }
 
-/// Σ net_fen and Σ payout_fen over every statement, whatever its status.
+/// The money on the statements, whatever their status, two ways:
+/// Σ (net_fen − carried_in_fen) (a carried debt counts on the statement that made
+/// it, not again on the one that took it in), and Σ payout_fen minus what the
+/// merchants still owe back (minus each one's latest net_fen when negative).
+/// Both equal [`owed_from_orders`] once every pending clawback is on a statement.
 pub fn statement_sums(conn: &mut DbConnection) -> (i64, i64) {
-    let rows: Vec<(i64, i64)> = statements::table
-        .select((statements::net_fen, statements::payout_fen))
+    let rows: Vec<(i64, i64, i64, i64)> = statements::table
+        .select((
+            statements::merchant_id,
+            statements::net_fen,
+            statements::carried_in_fen,
+            statements::payout_fen,
+        ))
+        .order(statements::id.asc())
         .load(conn)
         .expect("statements");
-    rows.iter().fold((0, 0), |(n, p), (net, payout)| (n + net, p + payout))
+    let mut latest_net = std::collections::HashMap::new();
+    let (mut money, mut paid) = (0, 0);
+    for (merchant_id, net, carried_in, payout) in rows {
+        money += net - carried_in;
+        paid += payout;
+        latest_net.insert(merchant_id, net);
+    }
+    let owed_back: i64 = latest_net.values().map(|net| (-net).max(0)).sum();
+    (money, paid - owed_back)
 }
 
 /// The money recomputed from the orders alone: Σ subsidy of every voucher order

@@ -123,9 +123,20 @@ async fn money_reconciles_across_days_reversals_and_carried_balances() {
         .statement_of(&admin.token, c.merchant_id, "2026-11-22")
         .await
         .expect("C's 22nd");
-    assert_eq!(c_22["net_fen"], DISCOUNT_FEN);
+    // API.md: the negative net comes in as a clawback; the CSV shows it too.
+    assert_eq!(c_22["subsidy_fen"], DISCOUNT_FEN);
     assert_eq!(c_22["carried_in_fen"], -DISCOUNT_FEN);
+    assert_eq!(c_22["clawback_fen"], DISCOUNT_FEN);
+    assert_eq!(c_22["net_fen"], 0);
     assert_eq!(c_22["payout_fen"], 0);
+    let csv = app
+        .get(&format!("/admin/statements/{}.csv", c_22["id"]), Some(&admin.token))
+        .await;
+    assert!(
+        csv.text.contains(&format!(",carried_in,,'-{DISCOUNT_FEN},")),
+        "{}",
+        csv.text
+    );
 
     // The money, to the fen: Σ net = Σ subsidy redeemed − Σ reversed; and with no
     // balance left outstanding, Σ payouts is the same.

@@ -396,3 +396,40 @@ async fn two_instances_deliver_each_event_once() {
     assert_eq!(duplicates, 0, "no event sent twice while leases hold");
     drop(second);
 }
+
+#[tokio::test]
+async fn closing_a_day_sends_statement_closed_with_the_statement_once() {
+    use crate::statement_fixtures::{at, close_through, insert_redeemed, insert_resident, rebuild_rollup};
+    let app = TestApp::spawn().await;
+    let shop = app.shop(None).await;
+    let quiet = app.shop(None).await;
+    let receiver = Receiver::start(&[]);
+    let (_, secret) = register(&app, &shop.owner.token, shop.merchant_id, &receiver.url).await;
+    let mut conn = app.db();
+    for (n, s) in [(1, &shop), (2, &shop), (3, &quiet)] {
+        let user = insert_resident(&mut conn, n);
+        insert_redeemed(&mut conn, s, user, 15_000, at("2026-11-20", 3, n as u32, 0));
+    }
+    rebuild_rollup(&mut conn);
+    assert_eq!(close_through(&mut conn, "2026-11-20"), 2);
+    // Closing again writes nothing, so it announces nothing.
+    assert_eq!(close_through(&mut conn, "2026-11-20"), 0);
+
+    receiver.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.json()["type"] == "statement.closed")
+        .collect::<Vec<_>>();
+    assert_eq!(got.len(), 1, "one event for the one listening merchant: {got:#?}");
+    assert!(signature_is_valid(&secret, &got[0]));
+    let event = got[0].json();
+    let statement = app
+        .statement_of(&shop.admin.token, shop.merchant_id, "2026-11-20")
+        .await
+        .expect("the statement");
+    // The event carries API.md's Statement object, as the admin API shows it.
+    assert_eq!(event["data"], statement, "{event}");
+    assert_eq!(event["data"]["subsidy_fen"], 2 * crate::order_fixtures::DISCOUNT_FEN);
+}

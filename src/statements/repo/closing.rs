@@ -14,7 +14,7 @@
 //! either commits first (the order is then not `redeemed` and stays off the
 //! statement) or waits and then finds the subsidy line, and claws it back.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Days, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
@@ -22,11 +22,11 @@ use diesel::connection::SimpleConnection;
 use diesel::dsl::max;
 use diesel::prelude::*;
 
-use crate::db::schema::{merchants, orders, statement_days, statement_lines, statements};
+use crate::db::schema::{merchants, orders, statement_days, statement_lines, statements, webhooks};
 use crate::db::{write_tx, DbConnection};
 use crate::orders::models::OrderStatus;
 use crate::statements::csv::{self, StatementFigures};
-use crate::statements::models::{LineRow, NewLine, NewStatement, StatementLineKind, StatementStatus};
+use crate::statements::models::{LineRow, NewLine, NewStatement, StatementLineKind, StatementRow, StatementStatus};
 use crate::time::now;
 
 /// An arbitrary constant naming the closing job among PostgreSQL advisory locks.
@@ -154,6 +154,7 @@ fn close_day_in(conn: &mut DbConnection, tz: Tz, day: NaiveDate, holds: &Holds) 
         .into_iter()
         .collect();
     let carries = carried_in(conn, &ids)?;
+    let listening = with_webhooks(conn, &ids)?;
 
     let count = by_merchant.len();
     for (merchant_id, (day_orders, clawbacks)) in by_merchant {
@@ -170,6 +171,7 @@ fn close_day_in(conn: &mut DbConnection, tz: Tz, day: NaiveDate, holds: &Holds) 
                 carried_in_fen,
                 hold_reason: holds.get(&merchant_id).map(String::as_str),
                 closed_at,
+                announce: listening.contains(&merchant_id),
             },
         )?;
     }
@@ -179,9 +181,10 @@ fn close_day_in(conn: &mut DbConnection, tz: Tz, day: NaiveDate, holds: &Holds) 
     Ok(count)
 }
 
-/// Each merchant's negative balance to bring forward: its latest statement's
-/// `net_fen + carried_in_fen` when below zero. Days close in order, so the latest
-/// statement is the one with the highest id.
+/// What each merchant still owes back, to bring forward as a clawback (negative,
+/// like a clawback line): its latest statement's `net_fen` when that is below zero
+/// (that net already holds any older debt it took in). Days close in order, so the latest statement is the one
+/// with the highest id.
 fn carried_in(conn: &mut DbConnection, merchant_ids: &[i64]) -> QueryResult<HashMap<i64, i64>> {
     let latest: Vec<(i64, Option<i64>)> = statements::table
         .filter(statements::merchant_id.eq_any(merchant_ids))
@@ -192,17 +195,26 @@ fn carried_in(conn: &mut DbConnection, merchant_ids: &[i64]) -> QueryResult<Hash
     if latest_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let balances: Vec<(i64, i64, i64)> = statements::table
+    let balances: Vec<(i64, i64)> = statements::table
         .filter(statements::id.eq_any(&latest_ids))
-        .select((statements::merchant_id, statements::net_fen, statements::carried_in_fen))
+        .select((statements::merchant_id, statements::net_fen))
         .load(conn)?;
     Ok(balances
         .into_iter()
-        .filter_map(|(merchant_id, net, carried)| {
-            let balance = net + carried;
-            (balance < 0).then_some((merchant_id, balance))
-        })
+        .filter_map(|(merchant_id, net)| (net < 0).then_some((merchant_id, net)))
         .collect())
+}
+
+/// The merchants among `merchant_ids` with a live webhook endpoint: only they get a
+/// `statement.closed` event, so a day of 2,000 merchants does not cost 2,000 reads.
+fn with_webhooks(conn: &mut DbConnection, merchant_ids: &[i64]) -> QueryResult<HashSet<i64>> {
+    let ids: Vec<i64> = webhooks::table
+        .filter(webhooks::merchant_id.eq_any(merchant_ids))
+        .filter(webhooks::deleted_at.is_null())
+        .select(webhooks::merchant_id)
+        .distinct()
+        .load(conn)?;
+    Ok(ids.into_iter().collect())
 }
 
 struct StatementInput<'a> {
@@ -214,15 +226,19 @@ struct StatementInput<'a> {
     carried_in_fen: i64,
     hold_reason: Option<&'a str>,
     closed_at: NaiveDateTime,
+    /// Whether the merchant has a webhook endpoint to hear `statement.closed`.
+    announce: bool,
 }
 
 /// Writes one merchant's statement, its subsidy lines, takes its pending clawbacks,
 /// and sets its digest. Inside the day's transaction.
 fn write_statement(conn: &mut DbConnection, input: StatementInput<'_>) -> QueryResult<()> {
     let subsidy_fen: i64 = input.orders.iter().map(|o| o.2).sum();
-    let clawback_fen: i64 = -input.clawbacks.iter().map(|l| l.amount_fen).sum::<i64>();
+    // API.md: a negative net carries forward as a clawback to the next statement, so
+    // the debt brought in is part of this statement's clawbacks (and of its net).
+    let clawback_fen: i64 = -input.carried_in_fen - input.clawbacks.iter().map(|l| l.amount_fen).sum::<i64>();
     let net_fen = subsidy_fen - clawback_fen;
-    let payout_fen = (net_fen + input.carried_in_fen).max(0);
+    let payout_fen = net_fen.max(0);
     let status = if input.hold_reason.is_some() {
         StatementStatus::Held
     } else {
@@ -310,9 +326,14 @@ fn write_statement(conn: &mut DbConnection, input: StatementInput<'_>) -> QueryR
         },
         &lines,
     );
-    diesel::update(statements::table.find(statement_id))
+    let closed: StatementRow = diesel::update(statements::table.find(statement_id))
         .set(statements::digest.eq(csv::digest(&body)))
-        .execute(conn)?;
+        .returning(statements::all_columns)
+        .get_result(conn)?;
+    if input.announce {
+        // In the closing transaction (API.md, Webhooks): a day rolled back sends nothing.
+        crate::statements::events::record_closed(conn, closed)?;
+    }
     Ok(())
 }
 
