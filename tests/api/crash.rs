@@ -25,14 +25,14 @@ use crate::order_fixtures::{check_invariants, insert_voucher};
 
 const STOCK: i64 = 400;
 
-/// The binary serving `database_url` on a free port.
-struct Server {
+/// The binary serving `database_url` on a free port (the webhook tests kill it too).
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Server {
-    async fn start(database_url: &str) -> Server {
+    pub async fn start(database_url: &str) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -63,7 +63,7 @@ impl Server {
         panic!("the wenlv binary did not come up on port {port}");
     }
 
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         // std's kill is SIGKILL on Unix: no shutdown code runs.
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");

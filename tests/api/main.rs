@@ -21,6 +21,7 @@ mod i18n;
 mod idempotency;
 mod identities;
 mod invitations;
+mod merchant_console;
 mod merchants;
 mod metrics;
 mod offers;
