@@ -10,6 +10,7 @@
 //! hash of the content) and `Cache-Control: no-cache`; browsers revalidate and get a
 //! 304 until a new binary serves different bytes. A Content-Security-Policy allows
 //! only this origin's script, style and API: no inline script, nothing from a CDN.
+//! The merchants' console ([`crate::merchant_console`]) is served the same way.
 
 use std::sync::OnceLock;
 
@@ -25,7 +26,7 @@ pub struct Asset {
 }
 
 impl Asset {
-    const fn new(body: &'static [u8], content_type: &'static str) -> Asset {
+    pub const fn new(body: &'static [u8], content_type: &'static str) -> Asset {
         Asset {
             body,
             content_type,
@@ -68,7 +69,8 @@ pub async fn stylesheet(req: HttpRequest) -> HttpResponse {
     serve(&req, &STYLE)
 }
 
-fn serve(req: &HttpRequest, asset: &'static Asset) -> HttpResponse {
+/// Answers with `asset` (or 304 when the client holds it) under the strict policy.
+pub fn serve(req: &HttpRequest, asset: &'static Asset) -> HttpResponse {
     let etag = asset.etag();
     let fresh = req
         .headers()

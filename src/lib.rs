@@ -24,6 +24,7 @@ pub mod http;
 pub mod idempotency;
 pub mod identity;
 pub mod lottery;
+pub mod merchant_console;
 pub mod merchants;
 pub mod metrics;
 pub mod offers;

@@ -10,7 +10,7 @@ use actix_web::web;
 use crate::{
     accounts, audit, campaigns, dashboard, health, merchants, metrics, offers, orders, reports, vouchers, webhooks,
 };
-use crate::{lottery, risk, statements};
+use crate::{lottery, merchant_console, risk, statements};
 
 macro_rules! route_table {
     ($register:ident, $list:ident, { $( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)? }) => {
@@ -29,13 +29,19 @@ route_table!(root, ROOT_ROUTES, {
     "/metrics" => { get: metrics::render },
 });
 
-// --- dashboard: the administrators' page and its assets (HTML, not API: kept out of
+// --- the administrators' dashboard and the merchants' console (HTML, not API: kept out of
 // the OpenAPI document; its data comes from /api/v1/admin/..., which checks the role).
 route_table!(dashboard_pages, DASHBOARD_ROUTES, {
     "/admin" => { get: dashboard::index },
     "/admin/" => { get: dashboard::index },
     "/admin/app.js" => { get: dashboard::script },
     "/admin/app.css" => { get: dashboard::stylesheet },
+    // The merchants' console, served the same way; its data comes from the
+    // merchant endpoints, which check membership.
+    "/merchant" => { get: merchant_console::index },
+    "/merchant/" => { get: merchant_console::index },
+    "/merchant/app.js" => { get: merchant_console::script },
+    "/merchant/app.css" => { get: merchant_console::stylesheet },
 });
 
 // Routes under `/api/v1`.
@@ -68,8 +74,9 @@ route_table!(api, API_ROUTES, {
     // --- merchants
     "/merchants" => { post: merchants::handlers::apply, get: merchants::handlers::list },
     "/merchants/{id}" => { get: merchants::handlers::show },
-    "/merchants/{id}/staff" => { post: merchants::handlers::add_staff },
+    "/merchants/{id}/staff" => { post: merchants::handlers::add_staff, get: merchants::handlers::list_staff },
     "/merchants/{id}/staff/{user_id}" => { delete: merchants::handlers::remove_staff },
+    "/me/merchants" => { get: merchants::handlers::my_merchants },
     "/me/invitations" => { get: merchants::handlers::my_invitations },
     "/me/invitations/{id}/accept" => { post: merchants::handlers::accept_invitation },
     "/me/invitations/{id}/decline" => { post: merchants::handlers::decline_invitation },
@@ -80,7 +87,7 @@ route_table!(api, API_ROUTES, {
     "/admin/merchants/{id}/reinstate" => { post: merchants::handlers::reinstate },
     "/admin/audit-log" => { get: audit::handlers::list },
     // --- offers
-    "/merchants/{id}/offers" => { post: offers::handlers::create },
+    "/merchants/{id}/offers" => { post: offers::handlers::create, get: offers::handlers::merchant_list },
     "/offers" => { get: offers::handlers::list },
     "/offers/{id}" => { get: offers::handlers::show, patch: offers::handlers::patch },
     // --- campaigns and vouchers
@@ -113,6 +120,7 @@ route_table!(api, API_ROUTES, {
     "/admin/statements/{id}/approve" => { post: statements::handlers::approve },
     "/admin/statements/{id}/paid" => { post: statements::handlers::paid },
     "/merchants/{id}/statements" => { get: statements::handlers::merchant_list },
+    "/merchants/{id}/statements/{statement_id}.csv" => { get: statements::handlers::merchant_csv },
     "/admin/orders/{id}/reverse" => { post: statements::handlers::reverse },
     "/admin/risk/merchants" => { get: risk::handlers::queue },
     "/admin/risk/scan" => { post: risk::handlers::scan_now },

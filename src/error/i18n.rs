@@ -308,6 +308,14 @@ const TEXTS_ZH: &[(&str, &str)] = &[
     ("the order is {}, it cannot be {}", "订单状态为 {0}，不能变为 {1}"),
     ("this order was already redeemed", "该订单已核销"),
     (
+        "no order of this merchant has this redemption code",
+        "本商户没有使用此核销码的订单（请核对号码；其他商户的核销码在此无效）",
+    ),
+    ("this order was refunded; it cannot be redeemed", "该订单已退款，不能核销"),
+    ("this order was cancelled; it cannot be redeemed", "该订单已取消，不能核销"),
+    ("this order is not paid yet; it cannot be redeemed", "该订单尚未支付，不能核销"),
+    ("this order was reversed; it cannot be redeemed", "该订单已被冲正，不能核销"),
+    (
         "order {} is {}; the payment must be refunded",
         "订单 {0} 状态为 {1}，该笔付款须退款",
     ),

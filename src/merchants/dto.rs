@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::members::{MemberRow, Membership};
 use super::models::{InvitationRow, InvitationStatus, MemberRole, MerchantRow, MerchantStatus};
 use crate::domain::{Category, District};
 use crate::time::utc;
@@ -81,6 +82,46 @@ pub struct StaffDto {
     /// Always `staff`.
     #[schema(value_type = String, pattern = "^staff$")]
     pub role: MemberRole,
+}
+
+/// `GET /me/merchants`: one merchant the caller owns or staffs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipDto {
+    /// The caller's role there: `owner` (offers, staff, webhooks) or `staff` (redeem).
+    pub role: MemberRole,
+    pub merchant: MerchantDto,
+}
+
+impl From<Membership> for MembershipDto {
+    fn from(m: Membership) -> Self {
+        MembershipDto {
+            role: m.role,
+            merchant: MerchantDto::from(m.merchant),
+        }
+    }
+}
+
+/// `GET /merchants/{id}/staff`: one member of the merchant, as its owner sees them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberDto {
+    pub user_id: i64,
+    pub display_name: String,
+    pub phone: String,
+    pub role: MemberRole,
+    /// When they became a member (the owner: when the merchant applied).
+    pub joined_at: DateTime<Utc>,
+}
+
+impl From<MemberRow> for MemberDto {
+    fn from(row: MemberRow) -> Self {
+        MemberDto {
+            user_id: row.user_id,
+            display_name: row.display_name,
+            phone: row.phone,
+            role: row.role,
+            joined_at: utc(row.joined_at),
+        }
+    }
 }
 
 // Request bodies, for the OpenAPI document. Handlers validate bodies with

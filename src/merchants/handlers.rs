@@ -3,8 +3,9 @@
 use actix_web::{web, HttpResponse};
 
 use super::access;
-use super::dto::{InvitationDto, InvitationSentDto, MerchantDto, StaffDto};
+use super::dto::{InvitationDto, InvitationSentDto, MemberDto, MembershipDto, MerchantDto, StaffDto};
 use super::invitations;
+use super::members;
 use super::models::{InvitationStatus, MemberRole, MerchantStatus};
 use super::repo::{self, Application, Move, PublicFilter};
 use crate::auth::{AdminUser, AuthUser, MaybeUser};
@@ -79,6 +80,39 @@ pub async fn show(state: web::Data<AppState>, user: MaybeUser, path: web::Path<i
     let caller = user.0.map(|u| u.caller());
     let (merchant, _) = db::run(&state.pool, move |c| access::visible_merchant(c, id, caller)).await?;
     Ok(HttpResponse::Ok().json(MerchantDto::from(merchant)))
+}
+
+/// `GET /me/merchants`: the merchants the caller owns or staffs, with the role.
+#[utoipa::path(get, path = "/api/v1/me/merchants", tag = "merchants", security(("bearer" = [])),
+    params(crate::http::PageParams),
+    responses((status = 200, description = "The caller's merchants (any status) with the caller's role, newest first",
+               body = crate::http::Page<MembershipDto>)))]
+pub async fn my_merchants(state: web::Data<AppState>, user: AuthUser, query: QueryMap) -> AppResult<HttpResponse> {
+    let mut form = QueryForm::new(query);
+    let page = form.page();
+    form.finish()?;
+    let user_id = user.id;
+    let rows = db::run(&state.pool, move |c| Ok(members::of_user(c, user_id, page)?)).await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |m| m.merchant.id, MembershipDto::from)))
+}
+
+/// `GET /merchants/{id}/staff`: the members, for the owner.
+#[utoipa::path(get, path = "/api/v1/merchants/{id}/staff", tag = "merchants", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id"), crate::http::PageParams),
+    responses((status = 200, description = "The merchant's members, owner included, newest first", body = crate::http::Page<MemberDto>),
+              (status = 403, description = "forbidden: only the merchant's owner")))]
+pub async fn list_staff(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    query: QueryMap,
+) -> AppResult<HttpResponse> {
+    let mut form = QueryForm::new(query);
+    let page = form.page();
+    form.finish()?;
+    let (merchant_id, caller) = (path.into_inner(), user.caller());
+    let rows = db::run(&state.pool, move |c| members::of_merchant(c, merchant_id, caller, page)).await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |m| m.user_id, MemberDto::from)))
 }
 
 /// `GET /admin/merchants?status=`: the pending queue oldest first, every other view

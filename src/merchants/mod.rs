@@ -18,5 +18,6 @@ pub mod access;
 pub mod dto;
 pub mod handlers;
 pub mod invitations;
+pub mod members;
 pub mod models;
 pub mod repo;

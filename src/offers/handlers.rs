@@ -126,6 +126,25 @@ pub async fn list(state: web::Data<AppState>, query: QueryMap) -> AppResult<Http
     Ok(HttpResponse::Ok().json(page.page(rows, |o| o.id, OfferDto::from)))
 }
 
+/// `GET /merchants/{id}/offers`: all of the merchant's offers, for its members.
+#[utoipa::path(get, path = "/api/v1/merchants/{id}/offers", tag = "offers", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id"), crate::http::PageParams),
+    responses((status = 200, description = "The merchant's offers, active and inactive, newest first", body = crate::http::Page<OfferDto>),
+              (status = 403, description = "forbidden: only the merchant's owner and staff")))]
+pub async fn merchant_list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<i64>,
+    query: QueryMap,
+) -> AppResult<HttpResponse> {
+    let mut form = QueryForm::new(query);
+    let page = form.page();
+    form.finish()?;
+    let (merchant_id, caller) = (path.into_inner(), user.caller());
+    let rows = db::run(&state.pool, move |c| repo::of_merchant(c, caller, merchant_id, page)).await?;
+    Ok(HttpResponse::Ok().json(page.page(rows, |o| o.id, OfferDto::from)))
+}
+
 /// `GET /offers/{id}`
 #[utoipa::path(get, path = "/api/v1/offers/{id}", tag = "offers", security((), ("bearer" = [])),
     params(("id" = i64, Path, description = "Offer id")),

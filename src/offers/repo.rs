@@ -134,6 +134,24 @@ pub fn find_visible(conn: &mut DbConnection, offer_id: i64, caller: Option<Calle
     }
 }
 
+/// Every offer of merchant `merchant_id`, active or not, newest first, for its
+/// members (the console lists inactive offers too, so they can be turned back on);
+/// 403 for admins and strangers who see the merchant, 404 for whoever does not.
+pub fn of_merchant(
+    conn: &mut DbConnection,
+    caller: Caller,
+    merchant_id: i64,
+    page: PageRequest,
+) -> AppResult<Vec<OfferRow>> {
+    let (_, relation) = access::visible_merchant(conn, merchant_id, Some(caller))?;
+    relation.require_member()?;
+    let mut query = offers::table.filter(offers::merchant_id.eq(merchant_id)).into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(offers::id.lt(after));
+    }
+    Ok(query.order(offers::id.desc()).limit(page.fetch()).load(conn)?)
+}
+
 /// Filters of the catalog (`GET /offers`).
 #[derive(Debug, Clone, Default)]
 pub struct CatalogFilter {

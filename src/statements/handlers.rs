@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use super::csv::{self, StatementFigures};
 use super::dto::{LineDto, StatementDetailDto, StatementDto};
-use super::models::StatementStatus;
+use super::models::{LineRow, StatementRow, StatementStatus};
 use super::repo::lifecycle::{self, Move};
 use super::repo::queries::{self, Filter};
 use super::reversal;
@@ -72,6 +72,29 @@ pub async fn show(state: web::Data<AppState>, admin: AdminUser, id: web::Path<i6
 pub async fn show_csv(state: web::Data<AppState>, admin: AdminUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let (caller, id) = (admin.0.caller(), id.into_inner());
     let (s, lines) = db::run(&state.pool, move |c| queries::detail(c, caller, id)).await?;
+    Ok(csv_answer(&s, &lines))
+}
+
+/// `GET /merchants/{id}/statements/{statement_id}.csv`: the same CSV for the
+/// merchant's members (the console's download), byte for byte, so its digest holds.
+#[utoipa::path(get, path = "/api/v1/merchants/{id}/statements/{statement_id}.csv", tag = "statements", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Merchant id"), ("statement_id" = i64, Path, description = "Statement id")),
+    responses((status = 200, description = "The statement's CSV as admins get it; its members only, anyone else (and \
+                another merchant's statement) gets 404", content_type = "text/csv", body = String)))]
+pub async fn merchant_csv(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (caller, (merchant_id, id)) = (user.caller(), path.into_inner());
+    let (s, lines) = db::run(&state.pool, move |c| queries::detail(c, caller, id)).await?;
+    if s.merchant_id != merchant_id {
+        return Err(AppError::not_found());
+    }
+    Ok(csv_answer(&s, &lines))
+}
+
+fn csv_answer(s: &StatementRow, lines: &[LineRow]) -> HttpResponse {
     let body = csv::statement(
         &StatementFigures {
             id: s.id,
@@ -84,15 +107,15 @@ pub async fn show_csv(state: web::Data<AppState>, admin: AdminUser, id: web::Pat
             carried_in_fen: s.carried_in_fen,
             payout_fen: s.payout_fen,
         },
-        &lines,
+        lines,
     );
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"statement-{id}-{}.csv\"", s.day),
+            format!("attachment; filename=\"statement-{}-{}.csv\"", s.id, s.day),
         ))
-        .body(body))
+        .body(body)
 }
 
 fn reason_field(body: JsonBody, name: &str, max: usize) -> AppResult<String> {

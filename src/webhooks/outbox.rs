@@ -79,13 +79,59 @@ pub struct Due {
     pub event_created_at: NaiveDateTime,
 }
 
+/// Leases the oldest due deliveries of one endpoint, unless one of its deliveries
+/// is in flight; inside the caller's write transaction.
+fn claim_endpoint(
+    conn: &mut DbConnection,
+    webhook_id: i64,
+    room: i64,
+    at: NaiveDateTime,
+    lease: Duration,
+) -> Result<Vec<i64>, diesel::result::Error> {
+    // The row lock that orders instances claiming the same endpoint (a no-op write).
+    diesel::update(webhooks::table.find(webhook_id))
+        .set(webhooks::id.eq(webhook_id))
+        .execute(conn)?;
+    let in_flight: bool = diesel::select(diesel::dsl::exists(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
+            .filter(webhook_deliveries::locked_until.ge(at)),
+    ))
+    .get_result(conn)?;
+    if in_flight {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
+        .filter(webhook_deliveries::next_attempt_at.le(at))
+        .order(webhook_deliveries::id.asc())
+        .select(webhook_deliveries::id)
+        .limit(room)
+        .load(conn)?;
+    if !ids.is_empty() {
+        diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
+            .set(webhook_deliveries::locked_until.eq(at + lease))
+            .execute(conn)?;
+    }
+    Ok(ids)
+}
+
 /// `Due`'s columns, in its field order but the public id's.
 type DueRow = (i64, i64, i64, i64, String, String, String, String, NaiveDateTime);
 
-/// Claims up to `limit` due deliveries for `lease`: each is taken by a conditional
-/// UPDATE (`status = pending`, due, and no lease or a lapsed one), so two instances
-/// racing for the same delivery cannot both win it.
-pub fn claim(conn: &mut DbConnection, limit: i64, lease: Duration) -> AppResult<Vec<Due>> {
+/// Claims due deliveries for `lease`, endpoint by endpoint, so that each endpoint
+/// hears its events in the order they were written (README, "Order"): an endpoint
+/// with a delivery in flight (leased by any instance) is skipped; otherwise its
+/// oldest due deliveries, up to `per_endpoint`, are leased together, and the
+/// sender sends them one after another. Up to `limit` deliveries in all.
+///
+/// Each endpoint's claim is one write transaction that first touches the
+/// endpoint's row: on PostgreSQL that row lock makes a second instance wait and
+/// then see the first one's lease (a conditional UPDATE alone would let both pass
+/// the "nothing in flight" check); SQLite's `BEGIN IMMEDIATE` serializes anyway.
+pub fn claim(conn: &mut DbConnection, limit: i64, per_endpoint: i64, lease: Duration) -> AppResult<Vec<Due>> {
     let at = now();
     let free = webhook_deliveries::locked_until
         .is_null()
@@ -95,25 +141,23 @@ pub fn claim(conn: &mut DbConnection, limit: i64, lease: Duration) -> AppResult<
         .filter(webhook_deliveries::next_attempt_at.le(at))
         .filter(free)
         .order(webhook_deliveries::id.asc())
-        .select(webhook_deliveries::id)
+        .select(webhook_deliveries::webhook_id)
         .limit(limit)
         .load(conn)?;
-    let mut claimed = Vec::new();
-    for id in candidates {
-        let free = webhook_deliveries::locked_until
-            .is_null()
-            .or(webhook_deliveries::locked_until.lt(at));
-        let won = diesel::update(
-            webhook_deliveries::table
-                .filter(webhook_deliveries::id.eq(id))
-                .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
-                .filter(free),
-        )
-        .set(webhook_deliveries::locked_until.eq(at + lease))
-        .execute(conn)?;
-        if won == 1 {
-            claimed.push(id);
+    let mut endpoints: Vec<i64> = Vec::new();
+    for webhook_id in candidates {
+        if !endpoints.contains(&webhook_id) {
+            endpoints.push(webhook_id);
         }
+    }
+    let mut claimed: Vec<i64> = Vec::new();
+    for webhook_id in endpoints {
+        let room = (limit - claimed.len() as i64).min(per_endpoint.max(1));
+        if room <= 0 {
+            break;
+        }
+        let won = write_tx(conn, |c| claim_endpoint(c, webhook_id, room, at, lease))?;
+        claimed.extend(won);
     }
     if claimed.is_empty() {
         return Ok(Vec::new());

@@ -73,26 +73,59 @@ async fn send(client: &reqwest::Client, due: &Due) -> Outcome {
     }
 }
 
-/// One pass: claims what is due, sends it all concurrently, records each outcome.
-/// Returns how many deliveries it attempted.
+/// How many deliveries of one endpoint a pass leases and sends one after another:
+/// as many as fit in the lease even if every one of them times out (so the lease
+/// never lapses while this instance still works through them), at least one.
+pub fn per_endpoint(settings: &WebhookSettings) -> i64 {
+    let timeout_ms = i64::try_from(settings.timeout_ms.max(1)).unwrap_or(i64::MAX);
+    let fit = settings.lease_ms / timeout_ms - 1;
+    fit.clamp(1, settings.batch.max(1))
+}
+
+/// Sends one endpoint's deliveries in order, each after the previous one answered.
+async fn send_in_order(client: &reqwest::Client, due: Vec<Due>) -> Vec<(Due, Outcome)> {
+    let mut done = Vec::with_capacity(due.len());
+    for d in due {
+        let outcome = send(client, &d).await;
+        done.push((d, outcome));
+    }
+    done
+}
+
+/// One pass: claims what is due (endpoint by endpoint, see [`outbox::claim`]),
+/// sends each endpoint's deliveries in order and the endpoints concurrently, then
+/// records each outcome. Returns how many deliveries it attempted.
 pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &WebhookSettings) -> anyhow::Result<usize> {
     let claim_pool = pool.clone();
     let (limit, lease) = (settings.batch, chrono::Duration::milliseconds(settings.lease_ms));
+    let per_endpoint = per_endpoint(settings);
     let due = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Due>> {
         let mut conn = claim_pool.get()?;
-        Ok(outbox::claim(&mut conn, limit, lease)?)
+        Ok(outbox::claim(&mut conn, limit, per_endpoint, lease)?)
     })
     .await??;
     if due.is_empty() {
         return Ok(0);
     }
-    let outcomes = join_all(due.iter().map(|d| send(client, d))).await;
     let count = due.len();
+    // `claim` answers in delivery id order, so each endpoint's queue keeps it.
+    let mut queues: Vec<(i64, Vec<Due>)> = Vec::new();
+    for d in due {
+        match queues.iter_mut().find(|(webhook_id, _)| *webhook_id == d.webhook_id) {
+            Some((_, queue)) => queue.push(d),
+            None => queues.push((d.webhook_id, vec![d])),
+        }
+    }
+    let sent: Vec<(Due, Outcome)> = join_all(queues.into_iter().map(|(_, queue)| send_in_order(client, queue)))
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     let record_pool = pool.clone();
     let backoff = backoff(settings);
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut conn = record_pool.get()?;
-        for (due, outcome) in due.iter().zip(&outcomes) {
+        for (due, outcome) in &sent {
             if let Err(error) = outbox::record(&mut conn, due, outcome, backoff) {
                 tracing::warn!(error = %error, delivery_id = due.delivery_id, "webhook attempt not recorded");
             }

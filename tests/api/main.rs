@@ -23,6 +23,7 @@ mod idempotency;
 mod identities;
 mod invitations;
 mod lottery_draw;
+mod merchant_console;
 mod merchants;
 mod metrics;
 mod offers;

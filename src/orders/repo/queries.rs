@@ -54,11 +54,19 @@ pub fn redeem_refusal(conn: &mut DbConnection, merchant_id: i64, code: &str) -> 
         .optional();
     match order {
         Err(error) => error.into(),
-        Ok(None) => AppError::not_found(),
-        Ok(Some(order)) if order.status == OrderStatus::Redeemed => {
-            AppError::new(Code::AlreadyRedeemed, "this order was already redeemed")
-        }
-        Ok(Some(order)) => invalid_move(order.status, OrderStatus::Redeemed),
+        // Unknown and another merchant's code read the same (no code oracle), but
+        // say what the clerk at the counter should check.
+        Ok(None) => AppError::new(Code::NotFound, "no order of this merchant has this redemption code"),
+        Ok(Some(order)) => match order.status {
+            OrderStatus::Redeemed => AppError::new(Code::AlreadyRedeemed, "this order was already redeemed"),
+            OrderStatus::Refunded => AppError::invalid_state("this order was refunded; it cannot be redeemed"),
+            OrderStatus::Cancelled => AppError::invalid_state("this order was cancelled; it cannot be redeemed"),
+            OrderStatus::PendingPayment => AppError::invalid_state("this order is not paid yet; it cannot be redeemed"),
+            OrderStatus::Reversed => AppError::invalid_state("this order was reversed; it cannot be redeemed"),
+            // A paid order is redeemable: the conditional move lost a race that a
+            // retry settles.
+            OrderStatus::Paid => invalid_move(order.status, OrderStatus::Redeemed),
+        },
     }
 }
 

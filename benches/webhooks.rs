@@ -1,0 +1,236 @@
+//! Webhook throughput and what webhooks add to a redemption.
+//!
+//! `cargo bench --bench webhooks -- [--engine sqlite|postgres] [--redemptions 10000] [--clients 32]`
+//!
+//! Set-up (not timed): two approved merchants with an owner each, and
+//! `--redemptions` paid orders at each, written straight into a fresh database;
+//! merchant A registers a webhook to a receiver in this process (a tiny actix-web
+//! server on a loopback port answering 200), merchant B none. Timed, through the
+//! service with C concurrent clients: (1) the baseline, every order of B redeemed
+//! (no webhook: the outbox costs one indexed read); (2) every order of A redeemed,
+//! each writing an `order.redeemed` event in its transaction while the sender
+//! delivers them. Prints the redemption p99 with webhooks next to the baseline and
+//! the ratio (goal ≤ 1.1), and events/s delivered from the first redemption of (2)
+//! to the last event received. Fails unless every order was redeemed and every
+//! event arrived (duplicates, allowed by the contract, are counted).
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use common::{drive_http, ms, tokens_for, Args, BenchDb, Stats};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use serde_json::json;
+use wenlv::db::schema::orders;
+use wenlv::db::DbConnection;
+
+const ROWS_PER_INSERT: usize = 500;
+const PRICE_FEN: i64 = 8_800;
+
+fn ts(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Inserts the rows `row(i)` for `0..count` in multi-row INSERTs in one transaction.
+fn bulk(conn: &mut DbConnection, table_and_columns: &str, count: usize, row: impl Fn(usize) -> String) {
+    conn.batch_execute("BEGIN").expect("begin");
+    let mut i = 0;
+    while i < count {
+        let end = (i + ROWS_PER_INSERT).min(count);
+        let values: Vec<String> = (i..end).map(&row).collect();
+        conn.batch_execute(&format!("INSERT INTO {table_and_columns} VALUES {}", values.join(",")))
+            .expect("bulk insert");
+        i = end;
+    }
+    conn.batch_execute("COMMIT").expect("commit");
+}
+
+/// Users 1 (A's owner), 2 (B's owner), 3 (the buyer); merchants 1 (A) and 2 (B)
+/// with an offer each; `n` paid orders at each, codes `1…` at A and `2…` at B.
+fn populate(conn: &mut DbConnection, n: usize) {
+    let now = wenlv::time::now();
+    let at = ts(now);
+    let due = ts(now + chrono::Duration::minutes(15));
+    bulk(
+        conn,
+        "users (id, phone, password_hash, display_name, role, created_at)",
+        3,
+        |i| format!("({}, '1370000000{i}', 'x', 'bench', 'resident', '{at}')", i + 1),
+    );
+    bulk(
+        conn,
+        "merchants (id, name, license_no, category, district, address, contact_phone, status, owner_id, search_text, created_at)",
+        2,
+        |i| {
+            format!(
+                "({id}, '书店 {id}', 'L{id:017}', 'bookstore', 'guangyang', '地址', '0316-1234567', 'approved', {id}, '书店 {id}', '{at}')",
+                id = i + 1
+            )
+        },
+    );
+    bulk(
+        conn,
+        "merchant_members (merchant_id, user_id, role, created_at)",
+        2,
+        |i| format!("({id}, {id}, 'owner', '{at}')", id = i + 1),
+    );
+    bulk(
+        conn,
+        "offers (id, merchant_id, title, description, price_fen, stock, status, search_text, created_at, updated_at)",
+        2,
+        |i| {
+            format!(
+                "({id}, {id}, '读书会', '', {PRICE_FEN}, NULL, 'active', '读书会', '{at}', '{at}')",
+                id = i + 1
+            )
+        },
+    );
+    for merchant in 1..=2 {
+        bulk(
+            conn,
+            "orders (user_id, merchant_id, offer_id, quantity, gross_fen, subsidy_fen, payable_fen, status, \
+             redemption_code, created_at, payment_due_at, paid_at)",
+            n,
+            |i| {
+                format!(
+                    "(3, {merchant}, {merchant}, 1, {PRICE_FEN}, 0, {PRICE_FEN}, 'paid', '{}', '{at}', '{due}', '{at}')",
+                    code(merchant, i)
+                )
+            },
+        );
+    }
+}
+
+fn code(merchant: usize, i: usize) -> String {
+    format!("{merchant}{i:011}")
+}
+
+/// What the receiver got: distinct event ids, all POSTs, and when the last new
+/// event arrived.
+#[derive(Default)]
+struct Received {
+    ids: Mutex<HashSet<String>>,
+    posts: AtomicUsize,
+    last: Mutex<Option<Instant>>,
+}
+
+async fn hook(req: HttpRequest, _body: web::Bytes, got: web::Data<Received>) -> HttpResponse {
+    got.posts.fetch_add(1, Ordering::Relaxed);
+    let id = req
+        .headers()
+        .get("Wenlv-Event-Id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if got.ids.lock().expect("ids").insert(id) {
+        *got.last.lock().expect("last") = Some(Instant::now());
+    }
+    HttpResponse::Ok().finish()
+}
+
+/// Starts the receiver on a loopback port; returns its URL.
+fn receiver(got: web::Data<Received>) -> String {
+    let server = HttpServer::new(move || App::new().app_data(got.clone()).route("/hook", web::post().to(hook)))
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .expect("receiver binds");
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    format!("http://127.0.0.1:{port}/hook")
+}
+
+async fn redeem_all(base: &str, token: &str, merchant: usize, n: usize, clients: usize) -> Stats {
+    let client = reqwest::Client::new();
+    let (base, token) = (Arc::new(base.to_owned()), Arc::new(token.to_owned()));
+    drive_http(clients, n, move |i| {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        async move {
+            match client
+                .post(format!("{base}/api/v1/merchants/{merchant}/redemptions"))
+                .bearer_auth(token.as_str())
+                .json(&json!({ "code": code(merchant, i) }))
+                .send()
+                .await
+            {
+                Ok(r) => r.status().as_u16().to_string(),
+                Err(_) => "error".to_owned(),
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let n: usize = args.get("redemptions", 10_000);
+    let clients: usize = args.get("clients", 32);
+    let engine = args.engine();
+    let db = BenchDb::fresh(engine);
+    let mut settings = common::settings(&db);
+    // An idle sender looks every 100 ms; a busy one loops at once.
+    settings.webhooks.poll_interval_ms = 100;
+    let tokens = tokens_for(&settings, &[1, 2]);
+    let pool_size = settings.database.max_connections;
+    let base = common::spawn(settings);
+    let mut conn = db.connect();
+    populate(&mut conn, n);
+    let got = web::Data::new(Received::default());
+    let url = receiver(got.clone());
+    let registered = reqwest::Client::new()
+        .post(format!("{base}/api/v1/merchants/1/webhooks"))
+        .bearer_auth(&tokens[0])
+        .json(&json!({ "url": url }))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(registered.status(), 201, "webhook registered");
+    println!("webhooks on {engine:?}: {n} redemptions per side, {clients} clients, pool {pool_size}, receiver {url}");
+
+    let baseline = redeem_all(&base, &tokens[1], 2, n, clients).await;
+    let started = Instant::now();
+    let with_hooks = redeem_all(&base, &tokens[0], 1, n, clients).await;
+    let redeemed_by = started.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while got.ids.lock().expect("ids").len() < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let delivered = got.ids.lock().expect("ids").len();
+    let last = got.last.lock().expect("last").unwrap_or_else(Instant::now);
+    let span = last.duration_since(started);
+    let posts = got.posts.load(Ordering::Relaxed);
+
+    let ratio = with_hooks.percentile(0.99).as_secs_f64() / baseline.percentile(0.99).as_secs_f64();
+    println!("redemption, POST /merchants/{{id}}/redemptions");
+    println!("  with webhooks    {}", with_hooks.summary());
+    println!("  without (base)   {}", baseline.summary());
+    println!(
+        "  p99 with/without = {ratio:.2} (goal <= 1.10: {})",
+        if ratio <= 1.10 { "met" } else { "NOT met" }
+    );
+    println!("webhook delivery");
+    println!(
+        "  {delivered} events delivered in {:.2} s from the first redemption: {:.1} events/s \
+         (redemptions done at {:.2} s; the sender finished {:.2} s later)",
+        span.as_secs_f64(),
+        delivered as f64 / span.as_secs_f64(),
+        redeemed_by.as_secs_f64(),
+        ms(span.saturating_sub(redeemed_by)) / 1000.0
+    );
+    println!("  {posts} POSTs, {} duplicates", posts.saturating_sub(delivered));
+
+    let left: i64 = orders::table
+        .filter(orders::status.eq("paid"))
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(left, 0, "every order redeemed");
+    assert_eq!(baseline.count("200"), n);
+    assert_eq!(with_hooks.count("200"), n);
+    assert_eq!(delivered, n, "every event delivered");
+}
