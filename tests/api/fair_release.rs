@@ -51,7 +51,11 @@ async fn a_batch_shows_its_allocation_pacing_and_usable_window() {
     assert_eq!(lottery["allocation"], "lottery");
     assert_eq!(plain["draw"], Value::Null, "a first-come batch has no draw");
     assert_eq!(lottery["draw"]["commitment"].as_str().map(str::len), Some(64));
-    assert_eq!(lottery["draw"]["seed"], Value::Null, "the seed is secret until the draw");
+    assert_eq!(
+        lottery["draw"]["seed"],
+        Value::Null,
+        "the seed is secret until the draw"
+    );
     let shown = app.get(&format!("/campaigns/{campaign}"), None).await;
     let batches = shown.expect(200, None)["batches"].as_array().expect("batches").clone();
     assert_eq!(batches.len(), 3);
