@@ -116,12 +116,12 @@ fn group_once(
     let at = clock.now();
     let day = clock.day_of(at);
     if lock_first && matches!(conn, DbConnection::Postgresql(_)) {
-        // A no-op UPDATE takes the row lock, so the read below is the stock itself;
-        // then the day's row, in the order every claim takes them.
+        // A no-op UPDATE takes the row lock, so the read below is the stock itself
+        // (a capped batch's day row is locked after it, below: the order every claim
+        // takes them in).
         diesel::update(voucher_batches::table.filter(voucher_batches::id.eq(batch_id)))
             .set(voucher_batches::remaining.eq(voucher_batches::remaining))
             .execute(conn)?;
-        daily::lock(conn, batch_id, &day)?;
     }
     let Some((terms, remaining)) = batch_terms(conn, batch_id)? else {
         let answers = users.iter().map(|_| Err(AppError::not_found())).collect();
@@ -139,7 +139,12 @@ fn group_once(
     }
     // What today's cap leaves, read once: `None` without a cap.
     let left_today = match terms.daily_quantity {
-        Some(cap) => Some(cap - daily::claimed_on(conn, batch_id, &day)?),
+        Some(cap) => {
+            if lock_first {
+                daily::lock(conn, batch_id, &day)?;
+            }
+            Some(cap - daily::claimed_on(conn, batch_id, &day)?)
+        }
         None => None,
     };
 
