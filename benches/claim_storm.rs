@@ -320,12 +320,13 @@ async fn main() {
     for &connections in &direct_counts {
         let (batch, _) = common::campaign_with_twin_batches(&mut conn, admin, "direct", batch_size);
         let ids = user_ids.clone();
+        let clock = wenlv::time::Clock::system(chrono_tz::Asia::Shanghai);
         let run = tokio::task::block_in_place(|| {
             common::drive_direct(
                 &db,
                 connections,
                 direct_jobs,
-                |i, c| match wenlv::vouchers::repo::claim(c, batch, ids[i]) {
+                |i, c| match wenlv::vouchers::repo::claim(c, &clock, batch, ids[i]) {
                     Ok(_) => "201".to_owned(),
                     Err(e) => e.code().as_str().to_owned(),
                 },

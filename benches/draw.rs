@@ -214,8 +214,9 @@ async fn main() {
         let direct_batch = batch(&mut conn, admin, campaign, storm as i64, Allocation::Lottery);
         let offset = storm * (1 + client_counts.iter().position(|c| *c == clients).unwrap_or(0));
         let direct_users = residents[offset..offset + storm].to_vec();
+        let clock = wenlv::time::Clock::system(settings.timezone());
         let direct = common::drive_direct(&db, 8, storm, move |i, c| {
-            match wenlv::lottery::repo::enter(c, direct_batch, direct_users[i]) {
+            match wenlv::lottery::repo::enter(c, &clock, direct_batch, direct_users[i]) {
                 Ok(_) => "201".to_owned(),
                 Err(e) => format!("{:?}", e.code()),
             }

@@ -128,7 +128,7 @@ async fn http_journey(client: &reqwest::Client, api: &str, token: &str, batch: i
 
 /// The same three transactions, straight against the database.
 fn direct_journey(c: &mut DbConnection, tz: chrono_tz::Tz, batch: i64, offer: i64, user: i64) -> String {
-    let voucher = match wenlv::vouchers::repo::claim(c, batch, user) {
+    let voucher = match wenlv::vouchers::repo::claim(c, &wenlv::time::Clock::system(tz), batch, user) {
         Ok(v) => v.id,
         Err(e) => return format!("claim {}", e.code().as_str()),
     };

@@ -43,6 +43,7 @@ pub struct Application {
     limiter_sweep_interval: Duration,
     /// PostgreSQL: the counters are in the database, shared by every instance.
     shared_rate_limits: bool,
+    clock: crate::time::Clock,
 }
 
 /// Begins this instance's graceful shutdown; cheap to clone into a signal task.
@@ -103,6 +104,7 @@ impl Application {
             TrustedProxies::parse(&settings.rate_limit.trusted_proxies).map_err(|e| anyhow::anyhow!(e))?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
+        let clock = crate::time::Clock::system(settings.timezone());
         let settings = Arc::new(settings);
         let state = web::Data::new(AppState {
             pool: pool.clone(),
@@ -114,6 +116,7 @@ impl Application {
             trusted_proxies,
             settings: settings.clone(),
             shutting_down: shutting_down.clone(),
+            clock: clock.clone(),
         });
         let server = run(listener, state)?;
         Ok(Application {
@@ -129,7 +132,14 @@ impl Application {
             limiter,
             limiter_sweep_interval,
             shared_rate_limits,
+            clock,
         })
+    }
+
+    /// This instance's clock (claims and entries decide by it). Tests move it to
+    /// the minutes around a platform-local midnight; nothing else sets it.
+    pub fn clock(&self) -> crate::time::Clock {
+        self.clock.clone()
     }
 
     /// What stops this instance gracefully (a signal task, or a test).
@@ -256,7 +266,11 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     let spec = crate::openapi::document_for(&state.settings.platform.districts);
     let state_shutdown_timeout = state.settings.server.shutdown_timeout_seconds;
     // One claim desk per instance, shared by every worker (its queues and memory).
-    let claims = web::Data::from(ClaimDesk::new(state.pool.clone(), state.settings.claims.clone()));
+    let claims = web::Data::from(ClaimDesk::new(
+        state.pool.clone(),
+        state.settings.claims.clone(),
+        state.clock.clone(),
+    ));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::db::Pool;
 use crate::identity::IdentityVerifier;
 use crate::payments::PaymentProvider;
+use crate::time::Clock;
 
 pub struct AppState {
     pub pool: Pool,
@@ -33,6 +34,9 @@ pub struct AppState {
     /// stops accepting: `/readyz` answers 503 from then on so that a load balancer
     /// drains this instance while it still serves what it is sent.
     pub shutting_down: Arc<AtomicBool>,
+    /// This instance's clock for the calendar rules of claims and entries (claim
+    /// windows, the daily cap's platform-local day).
+    pub clock: Clock,
 }
 
 impl AppState {

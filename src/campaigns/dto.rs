@@ -1,5 +1,7 @@
 //! What the campaign endpoints answer: Campaign (with its batches) and Batch.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -7,6 +9,7 @@ use utoipa::ToSchema;
 use super::models::{split_list, Allocation, BatchRow, CampaignRow, CampaignStatus};
 use crate::lottery::dto::DrawDto;
 use crate::time::utc;
+use crate::vouchers::daily::remaining_today;
 use crate::vouchers::dto::UsableHoursDto;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -28,6 +31,10 @@ pub struct BatchDto {
     /// At most this many claims per platform-local day; null = no cap.
     #[schema(required = true)]
     pub daily_quantity: Option<i64>,
+    /// What today's cap leaves (platform-local day): `daily_quantity` less today's
+    /// claims, never below 0 nor above `remaining`; null without a cap.
+    #[schema(required = true)]
+    pub remaining_today: Option<i64>,
     /// The ISO weekdays (1 = Monday .. 7) its vouchers may be used on, platform-local.
     pub usable_weekdays: Vec<u8>,
     /// The platform-local hours `[from, to)` its vouchers may be used in; null = all day.
@@ -39,13 +46,15 @@ pub struct BatchDto {
     pub draw: Option<DrawDto>,
 }
 
-impl From<BatchRow> for BatchDto {
-    fn from(b: BatchRow) -> Self {
+impl BatchDto {
+    /// The batch as shown, with `claimed_today` claims on the platform-local day.
+    pub fn new(b: BatchRow, claimed_today: i64) -> Self {
         let usable = b.usable();
         BatchDto {
             draw: DrawDto::of(&b),
             allocation: b.allocation,
             daily_quantity: b.daily_quantity,
+            remaining_today: remaining_today(b.daily_quantity, claimed_today, b.remaining),
             usable_weekdays: usable.weekdays(),
             usable_hours: UsableHoursDto::of(&usable),
             id: b.id,
@@ -88,7 +97,9 @@ pub struct CampaignDto {
 }
 
 impl CampaignDto {
-    pub fn new(c: CampaignRow, batches: Vec<BatchRow>) -> CampaignDto {
+    /// The campaign with its batches; `claimed_today`: their claims on the
+    /// platform-local day (absent: none).
+    pub fn new(c: CampaignRow, batches: Vec<BatchRow>, claimed_today: &HashMap<i64, i64>) -> CampaignDto {
         CampaignDto {
             id: c.id,
             eligible_categories: split_list(&c.eligible_categories),
@@ -104,7 +115,13 @@ impl CampaignDto {
             require_real_name: c.require_real_name,
             refund_returns_voucher: c.refund_returns_voucher,
             created_at: utc(c.created_at),
-            batches: batches.into_iter().map(BatchDto::from).collect(),
+            batches: batches
+                .into_iter()
+                .map(|b| {
+                    let today = claimed_today.get(&b.id).copied().unwrap_or(0);
+                    BatchDto::new(b, today)
+                })
+                .collect(),
         }
     }
 }

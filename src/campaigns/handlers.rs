@@ -1,10 +1,12 @@
 //! HTTP handlers of `/admin/campaigns*`, `/campaigns*`: parse, call the repo, answer.
 
+use std::collections::HashMap;
+
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
 use super::dto::{BatchDto, CampaignDto};
-use super::models::{Allocation, CampaignRow, CampaignStatus};
+use super::models::{Allocation, BatchRow, CampaignRow, CampaignStatus};
 use super::repo::{self, BatchDraft, CampaignDraft, Move};
 use crate::auth::{AdminUser, MaybeUser};
 use crate::db::{self, DbConnection};
@@ -16,6 +18,7 @@ use crate::http::form::{
 use crate::http::query::{QueryForm, QueryMap};
 use crate::http::{Page, PageParams, PageRequest};
 use crate::state::AppState;
+use crate::vouchers::daily;
 use crate::vouchers::usable::{self, UsableWindow};
 
 const MAX_FEN: i64 = 100_000_000;
@@ -70,14 +73,14 @@ pub async fn create(state: web::Data<AppState>, admin: AdminUser, body: JsonBody
     };
     let actor = admin.0.id;
     let row = db::run(&state.pool, move |c| repo::create_campaign(c, actor, &draft)).await?;
-    Ok(HttpResponse::Created().json(CampaignDto::new(row, Vec::new())))
+    Ok(HttpResponse::Created().json(CampaignDto::new(row, Vec::new(), &HashMap::new())))
 }
 
 async fn move_campaign(state: &AppState, admin: AdminUser, id: i64, step: Move) -> AppResult<HttpResponse> {
-    let actor = admin.0.id;
+    let (actor, day) = (admin.0.id, today(state));
     let dto = db::run(&state.pool, move |c| {
         let row = repo::transition(c, actor, id, step)?;
-        with_batches(c, row)
+        with_batches(c, row, &day)
     })
     .await?;
     Ok(HttpResponse::Ok().json(dto))
@@ -192,30 +195,53 @@ pub async fn create_batch(
     };
     let (actor, campaign_id) = (admin.0.id, id.into_inner());
     let batch = db::run(&state.pool, move |c| repo::create_batch(c, actor, campaign_id, &draft)).await?;
-    Ok(HttpResponse::Created().json(BatchDto::from(batch)))
+    Ok(HttpResponse::Created().json(BatchDto::new(batch, 0)))
 }
 
-fn with_batches(conn: &mut DbConnection, row: CampaignRow) -> AppResult<CampaignDto> {
+/// Today's claims of the capped batches among `batches`, on the platform-local `day`.
+fn claimed_today(
+    conn: &mut DbConnection,
+    batches: &HashMap<i64, Vec<BatchRow>>,
+    day: &str,
+) -> AppResult<HashMap<i64, i64>> {
+    let capped: Vec<i64> = batches
+        .values()
+        .flatten()
+        .filter(|b| b.daily_quantity.is_some())
+        .map(|b| b.id)
+        .collect();
+    Ok(daily::claimed_on_many(conn, &capped, day)?)
+}
+
+fn with_batches(conn: &mut DbConnection, row: CampaignRow, day: &str) -> AppResult<CampaignDto> {
     let mut batches = repo::batches_of(conn, &[row.id])?;
+    let today = claimed_today(conn, &batches, day)?;
     let own = batches.remove(&row.id).unwrap_or_default();
-    Ok(CampaignDto::new(row, own))
+    Ok(CampaignDto::new(row, own, &today))
 }
 
 fn page_with_batches(
     conn: &mut DbConnection,
     rows: Vec<CampaignRow>,
     page: PageRequest,
+    day: &str,
 ) -> AppResult<Page<CampaignDto>> {
     let ids: Vec<i64> = rows.iter().take(page.limit as usize).map(|r| r.id).collect();
     let mut batches = repo::batches_of(conn, &ids)?;
+    let today = claimed_today(conn, &batches, day)?;
     Ok(page.page(
         rows,
         |r| r.id,
         |r| {
             let own = batches.remove(&r.id).unwrap_or_default();
-            CampaignDto::new(r, own)
+            CampaignDto::new(r, own, &today)
         },
     ))
+}
+
+/// The platform-local day on this instance's clock.
+fn today(state: &AppState) -> String {
+    state.clock.day_of(state.clock.now())
 }
 
 /// `GET /admin/campaigns?status=`
@@ -228,9 +254,10 @@ pub async fn admin_list(state: web::Data<AppState>, _admin: AdminUser, query: Qu
     let page = query.page();
     let status = query.one_of("status", CampaignStatus::NAMES);
     query.finish()?;
+    let day = today(&state);
     let page = db::run(&state.pool, move |c| {
         let rows = repo::list(c, status, page)?;
-        page_with_batches(c, rows, page)
+        page_with_batches(c, rows, page, &day)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -244,9 +271,10 @@ pub async fn public_list(state: web::Data<AppState>, query: QueryMap) -> AppResu
     let mut query = QueryForm::new(query);
     let page = query.page();
     query.finish()?;
+    let day = today(&state);
     let page = db::run(&state.pool, move |c| {
         let rows = repo::list(c, Some(CampaignStatus::Active), page)?;
-        page_with_batches(c, rows, page)
+        page_with_batches(c, rows, page, &day)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -258,10 +286,10 @@ pub async fn public_list(state: web::Data<AppState>, query: QueryMap) -> AppResu
     responses((status = 200, description = "An active campaign with its batches (administrators: any status)", body = CampaignDto)))]
 pub async fn show(state: web::Data<AppState>, user: MaybeUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let any_status = user.0.is_some_and(|u| u.is_admin());
-    let id = id.into_inner();
+    let (id, day) = (id.into_inner(), today(&state));
     let dto = db::run(&state.pool, move |c| {
         let row = repo::find(c, id, any_status)?.ok_or_else(AppError::not_found)?;
-        with_batches(c, row)
+        with_batches(c, row, &day)
     })
     .await?;
     Ok(HttpResponse::Ok().json(dto))

@@ -152,6 +152,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    batch_day_claims (batch_id, day) {
+        batch_id -> BigInt,
+        day -> Text,
+        claimed -> BigInt,
+    }
+}
+
+diesel::table! {
     batch_entries (id) {
         id -> BigInt,
         batch_id -> BigInt,
@@ -357,6 +365,7 @@ diesel::joinable!(offers -> merchants (merchant_id));
 diesel::joinable!(voucher_batches -> campaigns (campaign_id));
 diesel::joinable!(vouchers -> voucher_batches (batch_id));
 diesel::joinable!(batch_entries -> voucher_batches (batch_id));
+diesel::joinable!(batch_day_claims -> voucher_batches (batch_id));
 diesel::joinable!(vouchers -> campaigns (campaign_id));
 diesel::joinable!(orders -> merchants (merchant_id));
 diesel::joinable!(orders -> offers (offer_id));
@@ -373,6 +382,7 @@ diesel::joinable!(risk_flags -> merchants (merchant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     batch_entries,
+    batch_day_claims,
     statements,
     statement_lines,
     statement_days,

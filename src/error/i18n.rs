@@ -103,6 +103,7 @@ const TEXTS_ZH: &[(&str, &str)] = &[
     // Claims.
     ("too many claims of this batch are waiting; retry shortly", "该批次排队领取的人过多，请稍后重试"),
     ("the claim group failed", "本组领取未能完成"),
+    ("too many entries of this batch are waiting; retry shortly", "该批次排队报名的人过多，请稍后重试"),
     // Paying and moving money.
     (
         "the merchant of this order is no longer approved: it cannot be paid (cancel it)",
@@ -255,6 +256,10 @@ const TEXTS_ZH: &[(&str, &str)] = &[
         "该活动仅限实名认证的居民",
     ),
     ("this batch is sold out", "该批次已领完"),
+    (
+        "today's vouchers of this batch are all claimed; more are released at midnight",
+        "该批次今日已领完，次日零点起可再领取",
+    ),
     (
         "this batch is not given out that way: claim a first-come batch, enter a lottery batch",
         "该批次不以此方式发放：先到先得的批次请领取，抽签批次请报名",

@@ -8,9 +8,10 @@ use super::{draw, repo};
 use crate::auth::{AdminUser, AuthUser, MaybeUser, Resident};
 use crate::campaigns::models::{Allocation, BatchRow};
 use crate::db;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::http::query::{QueryForm, QueryMap};
 use crate::state::AppState;
+use crate::vouchers::desk::{overloaded, ClaimDesk};
 
 /// `POST /batches/{id}/entries`: residents only (administrators take no subsidy).
 #[utoipa::path(post, path = "/api/v1/batches/{id}/entries", tag = "fair_release", security(("bearer" = [])),
@@ -19,9 +20,14 @@ use crate::state::AppState;
               (status = 403, description = "forbidden (administrators take no subsidy) or real_name_required (the campaign requires real-name verification)"),
               (status = 409, description = "The first failing check, in this order: wrong_allocation (a first_come batch), campaign_not_active, claim_not_started, claim_ended (the entry window), (403 real_name_required), already_entered"),
               (status = 503, description = "overloaded: too many entries of this batch are waiting; nothing changed, retry after `Retry-After` seconds (or service_unavailable)")))]
-pub async fn enter(state: web::Data<AppState>, resident: Resident, id: web::Path<i64>) -> AppResult<HttpResponse> {
+pub async fn enter(desk: web::Data<ClaimDesk>, resident: Resident, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let (batch_id, user_id) = (id.into_inner(), resident.0.id);
-    let entry = db::run(&state.pool, move |c| repo::enter(c, batch_id, user_id)).await?;
+    let retry_after = desk.retry_after_seconds();
+    let entry = match desk.into_inner().enter(batch_id, user_id).await {
+        Ok(entry) => entry,
+        Err(e) if e.code() == Code::Overloaded => return Ok(overloaded(e, retry_after)),
+        Err(e) => return Err(e),
+    };
     Ok(HttpResponse::Created().json(EntryDto::from(entry)))
 }
 

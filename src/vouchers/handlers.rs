@@ -1,7 +1,6 @@
 //! HTTP handlers of `POST /batches/{id}/claim` and `GET /me/vouchers`.
 
-use actix_web::http::header::{HeaderValue, RETRY_AFTER};
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, HttpResponse};
 
 use super::desk::ClaimDesk;
 use super::dto::VoucherDto;
@@ -19,20 +18,14 @@ use crate::time::now;
     params(("id" = i64, Path, description = "Batch id")),
     responses((status = 201, description = "The voucher, `status: available`", body = VoucherDto),
               (status = 403, description = "forbidden (administrators take no subsidy) or real_name_required (the campaign requires real-name verification)"),
-              (status = 409, description = "The first failing check, in this order: campaign_not_active, claim_not_started, claim_ended, (403 real_name_required), claim_limit_reached, sold_out"),
+              (status = 409, description = "The first failing check, in this order: wrong_allocation (a lottery batch), campaign_not_active, claim_not_started, claim_ended, (403 real_name_required), claim_limit_reached, sold_out, sold_out_today (the batch's daily_quantity is claimed for this platform-local day)"),
               (status = 503, description = "overloaded: too many claims of this batch are waiting in this instance; nothing changed, retry after `Retry-After` seconds (or service_unavailable: the database is busy or down)")))]
 pub async fn claim(desk: web::Data<ClaimDesk>, resident: Resident, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let (batch_id, user_id) = (id.into_inner(), resident.0.id);
     let retry_after = desk.retry_after_seconds();
     let voucher = match desk.into_inner().claim(batch_id, user_id).await {
         Ok(voucher) => voucher,
-        Err(e) if e.code() == Code::Overloaded => {
-            let mut response = e.error_response();
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(retry_after));
-            return Ok(response);
-        }
+        Err(e) if e.code() == Code::Overloaded => return Ok(super::desk::overloaded(e, retry_after)),
         Err(e) => return Err(e),
     };
     crate::metrics::voucher_claimed();

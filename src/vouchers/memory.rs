@@ -1,7 +1,9 @@
 //! What one instance remembers about batches, so that the answers that can no longer
 //! change are given without a database connection: `sold_out` (`remaining` only
 //! falls) and `claim_ended` (a batch never changes once made), plus
-//! `claim_not_started` before a window opens.
+//! `claim_not_started` before a window opens, and `sold_out_today` for the rest of
+//! the platform-local day on which this instance saw the daily cap reached (a day's
+//! count only rises; the next day is answered by the database again).
 //!
 //! API.md's precedence must still hold. Of the checks that come before those answers:
 //! - the windows and `per_user_limit` never change, and are remembered;
@@ -12,8 +14,11 @@
 //!   `sold_out` instead of `campaign_not_active` for at most that long: the documented
 //!   price of not reading the campaign on every claim;
 //! - `claim_limit_reached` depends on the resident: once a batch is sold out no
-//!   holding of it changes again, so the instance reads once which residents hold
-//!   the limit (8 bytes each) and answers them `claim_limit_reached`;
+//!   holding of it changes again (nor, for the rest of that day, once its day's cap
+//!   is reached), so the instance reads once which residents hold the limit (8 bytes
+//!   each) and answers them `claim_limit_reached`;
+//! - `sold_out` comes before `sold_out_today`: a batch seen with stock when its day
+//!   filled keeps that stock until the day ends, since no claim succeeds before;
 //! - `real_name_required` depends on the resident too: on a real-name campaign only
 //!   residents known to be verified (the limit holders) are answered from memory; the
 //!   others go to the database.
@@ -36,16 +41,25 @@ pub struct Known {
     pub terms: Terms,
     /// `remaining` was read as 0: final.
     pub sold_out: bool,
-    /// When sold out: the residents holding `per_user_limit`, ascending (final).
+    /// The platform-local day (`YYYY-MM-DD`) on which the daily cap was seen reached.
+    pub full_on: Option<String>,
+    /// When sold out (final) or full on `full_on` (for that day): the residents
+    /// holding `per_user_limit`, ascending.
     pub at_limit: Option<Arc<Vec<i64>>>,
     /// When the campaign's status was read.
     pub read_at: Instant,
 }
 
 impl Known {
-    /// The answer memory can give `user_id` at `now`, if any. `fresh`: the campaign
-    /// status was read within the TTL.
-    pub fn answer(&self, user_id: i64, now: NaiveDateTime, fresh: bool) -> Option<Code> {
+    /// Whether nothing about holdings or stock changes any more on `today`: sold out,
+    /// or the day's cap was reached today.
+    pub fn frozen_on(&self, today: &str) -> bool {
+        self.sold_out || self.full_on.as_deref() == Some(today)
+    }
+
+    /// The answer memory can give `user_id` at `now`, the platform-local day `today`,
+    /// if any. `fresh`: the campaign status was read within the TTL.
+    pub fn answer(&self, user_id: i64, now: NaiveDateTime, today: &str, fresh: bool) -> Option<Code> {
         let t = &self.terms;
         if t.allocation != Allocation::FirstCome {
             // A fixed property of the batch, and the first check of a claim.
@@ -62,7 +76,7 @@ impl Known {
         if now >= t.claim_ends_at {
             return Some(Code::ClaimEnded);
         }
-        if !self.sold_out {
+        if !self.frozen_on(today) {
             return None;
         }
         let at_limit = self.at_limit.as_ref()?.binary_search(&user_id).is_ok();
@@ -71,8 +85,10 @@ impl Known {
             Some(Code::ClaimLimitReached)
         } else if t.require_real_name {
             None
-        } else {
+        } else if self.sold_out {
             Some(Code::SoldOut)
+        } else {
+            Some(Code::SoldOutToday)
         }
     }
 }
@@ -85,9 +101,9 @@ pub struct Memory {
 
 impl Memory {
     /// The answer from memory for a claim of `batch_id` by `user_id` at `now`.
-    pub fn answer(&self, batch_id: i64, user_id: i64, now: NaiveDateTime, ttl: Duration) -> Option<Code> {
+    pub fn answer(&self, batch_id: i64, user_id: i64, now: NaiveDateTime, today: &str, ttl: Duration) -> Option<Code> {
         let known = self.get(batch_id)?;
-        known.answer(user_id, now, known.read_at.elapsed() < ttl)
+        known.answer(user_id, now, today, known.read_at.elapsed() < ttl)
     }
 
     pub fn get(&self, batch_id: i64) -> Option<Arc<Known>> {
@@ -106,6 +122,8 @@ mod tests {
     use super::*;
     use chrono::Duration as Days;
 
+    const DAY: &str = "2026-12-03";
+
     fn known(now: NaiveDateTime, sold_out: bool, real_name: bool) -> Known {
         Known {
             terms: Terms {
@@ -121,9 +139,11 @@ mod tests {
                 campaign_ends_at: now + Days::days(1),
                 require_real_name: real_name,
                 allocation: Allocation::FirstCome,
+                daily_quantity: None,
                 usable: crate::vouchers::usable::UsableWindow::default(),
             },
             sold_out,
+            full_on: None,
             at_limit: sold_out.then(|| Arc::new(vec![3, 7])),
             read_at: Instant::now(),
         }
@@ -133,15 +153,18 @@ mod tests {
     fn memory_answers_only_what_cannot_change() {
         let now = crate::time::now();
         let open = known(now, false, false);
-        assert_eq!(open.answer(1, now, true), None, "stock left: the database decides");
-        assert_eq!(open.answer(1, now + Days::hours(2), true), Some(Code::ClaimEnded));
-        assert_eq!(open.answer(1, now - Days::hours(2), true), Some(Code::ClaimNotStarted));
+        assert_eq!(open.answer(1, now, DAY, true), None, "stock left: the database decides");
+        assert_eq!(open.answer(1, now + Days::hours(2), DAY, true), Some(Code::ClaimEnded));
+        assert_eq!(
+            open.answer(1, now - Days::hours(2), DAY, true),
+            Some(Code::ClaimNotStarted)
+        );
         let drained = known(now, true, false);
-        assert_eq!(drained.answer(1, now, true), Some(Code::SoldOut));
-        assert_eq!(drained.answer(7, now, true), Some(Code::ClaimLimitReached));
-        assert_eq!(drained.answer(1, now, false), None, "stale campaign status");
+        assert_eq!(drained.answer(1, now, DAY, true), Some(Code::SoldOut));
+        assert_eq!(drained.answer(7, now, DAY, true), Some(Code::ClaimLimitReached));
+        assert_eq!(drained.answer(1, now, DAY, false), None, "stale campaign status");
         // Past the campaign's end the campaign check comes first: not from memory.
-        assert_eq!(drained.answer(1, now + Days::days(2), true), None);
+        assert_eq!(drained.answer(1, now + Days::days(2), DAY, true), None);
         let paused = Known {
             terms: Terms {
                 campaign_status: CampaignStatus::Paused,
@@ -149,15 +172,15 @@ mod tests {
             },
             ..drained.clone()
         };
-        assert_eq!(paused.answer(1, now, true), None);
+        assert_eq!(paused.answer(1, now, DAY, true), None);
         let real_name = known(now, true, true);
-        assert_eq!(real_name.answer(1, now, true), None, "verification unknown");
-        assert_eq!(real_name.answer(3, now, true), Some(Code::ClaimLimitReached));
+        assert_eq!(real_name.answer(1, now, DAY, true), None, "verification unknown");
+        assert_eq!(real_name.answer(3, now, DAY, true), Some(Code::ClaimLimitReached));
         let unloaded = Known {
             at_limit: None,
             ..drained
         };
-        assert_eq!(unloaded.answer(1, now, true), None);
+        assert_eq!(unloaded.answer(1, now, DAY, true), None);
         let lottery = Known {
             terms: Terms {
                 allocation: Allocation::Lottery,
@@ -165,6 +188,36 @@ mod tests {
             },
             ..open
         };
-        assert_eq!(lottery.answer(1, now, false), Some(Code::WrongAllocation));
+        assert_eq!(lottery.answer(1, now, DAY, false), Some(Code::WrongAllocation));
+    }
+
+    #[test]
+    fn a_full_day_is_answered_from_memory_that_day_only() {
+        let now = crate::time::now();
+        let full = Known {
+            full_on: Some(DAY.to_owned()),
+            at_limit: Some(Arc::new(vec![7])),
+            ..known(now, false, false)
+        };
+        assert_eq!(full.answer(1, now, DAY, true), Some(Code::SoldOutToday));
+        assert_eq!(full.answer(7, now, DAY, true), Some(Code::ClaimLimitReached));
+        assert_eq!(
+            full.answer(1, now, "2026-12-04", true),
+            None,
+            "a new day: the database decides"
+        );
+        let drained = Known {
+            sold_out: true,
+            ..full.clone()
+        };
+        assert_eq!(drained.answer(1, now, DAY, true), Some(Code::SoldOut), "sold_out first");
+        let real_name = Known {
+            terms: Terms {
+                require_real_name: true,
+                ..full.terms.clone()
+            },
+            ..full
+        };
+        assert_eq!(real_name.answer(1, now, DAY, true), None);
     }
 }

@@ -14,10 +14,14 @@
 //!   `slot = count + 1` under UNIQUE(batch_id, user_id, slot), so parallel claims of
 //!   one resident cannot both take the same slot (on SQLite `BEGIN IMMEDIATE`
 //!   already serialises them);
+//! - a batch with a `daily_quantity` never issues more than that on one
+//!   platform-local day: the day's row in `batch_day_claims` takes the claim (or the
+//!   group) with one guarded upsert in the same transaction ([`daily`]);
 //! - `expired` is never stored: [`status::effective_status`] and
 //!   [`status::filter_by_status`] derive it from `expires_at` at read time, the one
 //!   place that rule lives.
 
+pub mod daily;
 pub mod desk;
 pub mod dto;
 pub mod handlers;

@@ -1,7 +1,8 @@
 //! The claim rules of API.md, in their order, as pure functions: the one-at-a-time
 //! claim, the coalesced group and the answers from memory all decide through them,
 //! so the precedence (`campaign_not_active`, `claim_not_started`, `claim_ended`,
-//! `real_name_required`, `claim_limit_reached`, `sold_out`) is written once.
+//! `real_name_required`, `claim_limit_reached`, `sold_out`, `sold_out_today`) is
+//! written once.
 //!
 //! The first three depend only on the batch, its campaign and the time; the next two
 //! on the resident; `sold_out` on the stock. A group decides the batch part once and
@@ -32,6 +33,8 @@ pub struct Terms {
     pub campaign_ends_at: NaiveDateTime,
     pub require_real_name: bool,
     pub allocation: Allocation,
+    /// At most this many claims per platform-local day; `None` = no cap.
+    pub daily_quantity: Option<i64>,
     /// When the batch's vouchers may be used (copied onto each voucher).
     pub usable: UsableWindow,
 }
@@ -74,6 +77,18 @@ impl Terms {
         }
     }
 
+    /// The last checks of a claim: `sold_out` when no stock is left, then
+    /// `sold_out_today` when the day's cap is (`left_today`: `None` without a cap).
+    pub fn stock_refusal(left: i64, left_today: Option<i64>) -> Option<Code> {
+        if left <= 0 {
+            Some(Code::SoldOut)
+        } else if left_today.is_some_and(|n| n <= 0) {
+            Some(Code::SoldOutToday)
+        } else {
+            None
+        }
+    }
+
     /// The first failing check of an entry into a lottery batch that depends on the
     /// resident (after the batch's).
     pub fn entrant_refusal(&self, verified: bool, entered: bool) -> Option<Code> {
@@ -102,6 +117,7 @@ pub fn refusal(code: Code) -> AppError {
         Code::RealNameRequired => "this campaign is for real-name-verified residents",
         Code::ClaimLimitReached => "you hold as many vouchers of this batch as allowed",
         Code::SoldOut => "this batch is sold out",
+        Code::SoldOutToday => "today's vouchers of this batch are all claimed; more are released at midnight",
         Code::WrongAllocation => {
             "this batch is not given out that way: claim a first-come batch, enter a lottery batch"
         }
@@ -130,6 +146,7 @@ mod tests {
             campaign_ends_at: now + Duration::days(1),
             require_real_name: true,
             allocation: Allocation::FirstCome,
+            daily_quantity: None,
             usable: UsableWindow::default(),
         }
     }
@@ -170,5 +187,9 @@ mod tests {
         assert_eq!(t.entrant_refusal(false, true), Some(Code::RealNameRequired));
         assert_eq!(t.entrant_refusal(true, true), Some(Code::AlreadyEntered));
         assert_eq!(t.entrant_refusal(true, false), None);
+        assert_eq!(Terms::stock_refusal(0, Some(0)), Some(Code::SoldOut), "sold_out first");
+        assert_eq!(Terms::stock_refusal(3, Some(0)), Some(Code::SoldOutToday));
+        assert_eq!(Terms::stock_refusal(3, Some(1)), None);
+        assert_eq!(Terms::stock_refusal(3, None), None);
     }
 }

@@ -6,7 +6,8 @@
 //! In the order stream claims are made by direct inserts; everything else goes over
 //! HTTP to the binary. The claim storm test kills the binary while coalesced claim
 //! groups commit: every voucher answered 201 before the kill must exist, and no
-//! batch may issue beyond its quantity or a resident beyond the limit.
+//! batch may issue beyond its quantity or a resident beyond the limit; the batch has
+//! a daily cap, whose day counter must still count exactly the vouchers issued.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use serde_json::{json, Value};
-use wenlv::db::schema::{orders, voucher_batches, vouchers};
+use wenlv::db::schema::{batch_day_claims, orders, voucher_batches, vouchers};
 
 use crate::campaigns_fixtures::batch_body;
 use crate::helpers::{Actor, TestApp};
@@ -220,7 +221,10 @@ async fn a_server_killed_mid_claim_storm_keeps_every_answered_voucher() {
     let campaign = app
         .active_campaign(&admin, crate::campaigns_fixtures::campaign_body())
         .await;
-    let batch_id = app.batch(&admin, campaign, batch_body(QUANTITY, LIMIT)).await["id"]
+    // A daily cap as large as the stock: the day's counter must survive the kill
+    // exactly as the stock does (it moves in the same transactions).
+    let body = crate::campaigns_fixtures::with(batch_body(QUANTITY, LIMIT), json!({ "daily_quantity": QUANTITY }));
+    let batch_id = app.batch(&admin, campaign, body).await["id"]
         .as_i64()
         .expect("batch id");
     let mut residents: Vec<Actor> = Vec::new();
@@ -268,6 +272,16 @@ async fn a_server_killed_mid_claim_storm_keeps_every_answered_voucher() {
         );
         assert_eq!(remaining, QUANTITY - ids.len() as i64, "remaining = quantity - issued");
         assert!(most <= LIMIT, "a resident holds {most}");
+        let counted: Vec<i64> = batch_day_claims::table
+            .filter(batch_day_claims::batch_id.eq(batch_id))
+            .select(batch_day_claims::claimed)
+            .load(&mut app.db())
+            .expect("day rows");
+        assert_eq!(
+            counted.iter().sum::<i64>(),
+            ids.len() as i64,
+            "the days count every voucher"
+        );
         let missing: Vec<&i64> = answered.iter().filter(|id| !ids.contains(id)).collect();
         assert!(
             missing.is_empty(),

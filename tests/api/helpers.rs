@@ -45,6 +45,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub settings: Settings,
+    /// This instance's clock: tests move it (claims and entries decide by it).
+    pub clock: wenlv::time::Clock,
     phone_counter: AtomicU64,
     // Dropped last: the database outlives the requests that use it.
     _db: TestDb,
@@ -154,6 +156,7 @@ impl TestApp {
         customize(&mut settings);
         let app = Application::build(settings.clone()).expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let clock = app.clock();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
@@ -162,6 +165,7 @@ impl TestApp {
                 .build()
                 .expect("client"),
             settings,
+            clock,
             phone_counter: AtomicU64::new(0),
             _db: db,
         }
@@ -175,6 +179,7 @@ impl TestApp {
         customize(&mut settings);
         let app = Application::build(settings.clone()).expect("application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let clock = app.clock();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
@@ -183,6 +188,7 @@ impl TestApp {
                 .build()
                 .expect("client"),
             settings,
+            clock,
             phone_counter: AtomicU64::new(0),
             _db: TestDb::External,
         }

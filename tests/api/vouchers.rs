@@ -525,7 +525,7 @@ async fn the_wallet_pages_and_validates_its_query() {
 // --- Coalesced claims (issue 11): groups, memory, backpressure.
 
 /// The value of a counter series in `/metrics` (0 when absent).
-async fn counter(app: &TestApp, series: &str) -> f64 {
+pub async fn counter(app: &TestApp, series: &str) -> f64 {
     let text = app.get("/metrics", None).await.text;
     text.lines()
         .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
@@ -540,9 +540,13 @@ async fn a_resident_twice_in_one_group_counts_against_the_limit() {
     let (twice, once) = (app.resident().await, app.resident().await);
     let batch = app.claimable_batch(&admin, 10, 1).await;
     // One group, decided in arrival order: [twice, twice, once, twice].
-    let outcome =
-        wenlv::vouchers::repo::group::claim_group(&mut app.db(), batch, &[twice.id, twice.id, once.id, twice.id])
-            .expect("the group commits");
+    let outcome = wenlv::vouchers::repo::group::claim_group(
+        &mut app.db(),
+        &app.clock,
+        batch,
+        &[twice.id, twice.id, once.id, twice.id],
+    )
+    .expect("the group commits");
     let codes: Vec<&str> = outcome
         .answers
         .iter()
@@ -556,8 +560,9 @@ async fn a_resident_twice_in_one_group_counts_against_the_limit() {
     assert_eq!(remaining(&app, batch), 8);
     // The earliest claims win when fewer remain than the group wants.
     let last_two = app.claimable_batch(&admin, 2, 5).await;
-    let outcome = wenlv::vouchers::repo::group::claim_group(&mut app.db(), last_two, &[once.id, twice.id, once.id])
-        .expect("the group commits");
+    let outcome =
+        wenlv::vouchers::repo::group::claim_group(&mut app.db(), &app.clock, last_two, &[once.id, twice.id, once.id])
+            .expect("the group commits");
     let won: Vec<bool> = outcome.answers.iter().map(Result::is_ok).collect();
     assert_eq!(won, [true, true, false]);
     assert_eq!(

@@ -8,12 +8,16 @@
 //! in arrival order (a resident twice in a group counts their first voucher against
 //! `per_user_limit`; when fewer remain than the group wants, the earliest win); one
 //! multi-row INSERT of the winners' vouchers (slot = count + 1, + 2, …); LAST the
-//! hot row, once: `remaining = remaining - k WHERE remaining >= k`. On SQLite
-//! `BEGIN IMMEDIATE` makes the read of `remaining` exact. On PostgreSQL with several
-//! instances the read is not locked, so two things can move under a group, and both
-//! roll the whole group back and retry it with fresh reads:
-//! - another instance took stock (the guarded UPDATE changes no row): the retry locks
-//!   the batch row first, so its read is exact;
+//! hot row, once: `remaining = remaining - k WHERE remaining >= k`, and for a batch
+//! with a daily cap the day's row, once: `claimed = claimed + k` guarded by the cap
+//! ([`super::super::daily`]; when today has fewer left than the group wants, the
+//! earliest win and the rest are `sold_out_today`). On SQLite `BEGIN IMMEDIATE` makes
+//! the reads of `remaining` and of the day's count exact. On PostgreSQL with several
+//! instances the reads are not locked, so things can move under a group, and each
+//! rolls the whole group back and retries it with fresh reads:
+//! - another instance took stock or today's share of it (a guarded statement changes
+//!   no row): the retry locks the batch row and then the day's row first (the order
+//!   every claim takes them in), so its reads are exact;
 //! - another instance gave one of the group's residents the same slot (the
 //!   UNIQUE(batch_id, user_id, slot) key): the retry reads the new count.
 //!
@@ -27,14 +31,15 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
+use super::super::daily;
 use super::super::models::{NewVoucher, VoucherRow};
 use super::super::rules::{refusal, Terms};
 use super::{batch_terms, claim};
 use crate::db::is_unique_violation;
 use crate::db::schema::{users, voucher_batches, vouchers};
 use crate::db::{write_tx, DbConnection};
-use crate::error::{AppError, Code};
-use crate::time::now;
+use crate::error::AppError;
+use crate::time::Clock;
 
 /// Whole-group attempts before the group is claimed one at a time.
 const GROUP_ATTEMPTS: usize = 4;
@@ -47,6 +52,9 @@ pub struct Seen {
     pub remaining: i64,
     /// When the batch and campaign were read.
     pub at: NaiveDateTime,
+    /// For a capped batch: the platform-local day of `at` and what its cap left
+    /// after this group (at most, as `remaining`).
+    pub today: Option<(String, i64)>,
 }
 
 /// Each claim's answer, in the group's order, and what was seen of the batch.
@@ -61,7 +69,8 @@ enum GroupError {
     App(AppError),
     /// Another instance gave one of the group's residents a slot first.
     SlotTaken,
-    /// Another instance took stock between the read and the UPDATE.
+    /// Another instance took stock (or today's share of it) between the read and
+    /// the UPDATE.
     StockMoved,
 }
 
@@ -73,10 +82,15 @@ impl From<diesel::result::Error> for GroupError {
 
 /// Claims one voucher of `batch_id` for each entry of `users` (a resident may appear
 /// more than once), committing every winner in one transaction.
-pub fn claim_group(conn: &mut DbConnection, batch_id: i64, users: &[i64]) -> Result<GroupOutcome, AppError> {
+pub fn claim_group(
+    conn: &mut DbConnection,
+    clock: &Clock,
+    batch_id: i64,
+    users: &[i64],
+) -> Result<GroupOutcome, AppError> {
     let mut lock_first = false;
     for _ in 0..GROUP_ATTEMPTS {
-        match write_tx(conn, |c| group_once(c, batch_id, users, lock_first)) {
+        match write_tx(conn, |c| group_once(c, clock, batch_id, users, lock_first)) {
             Ok(outcome) => return Ok(outcome),
             Err(GroupError::App(e)) => return Err(e),
             Err(GroupError::SlotTaken) => continue,
@@ -88,32 +102,51 @@ pub fn claim_group(conn: &mut DbConnection, batch_id: i64, users: &[i64]) -> Res
         size = users.len(),
         "claim group contended: claiming one at a time"
     );
-    let answers = users.iter().map(|&user| claim(conn, batch_id, user)).collect();
+    let answers = users.iter().map(|&user| claim(conn, clock, batch_id, user)).collect();
     Ok(GroupOutcome { answers, seen: None })
 }
 
 fn group_once(
     conn: &mut DbConnection,
+    clock: &Clock,
     batch_id: i64,
     users: &[i64],
     lock_first: bool,
 ) -> Result<GroupOutcome, GroupError> {
+    let at = clock.now();
+    let day = clock.day_of(at);
     if lock_first && matches!(conn, DbConnection::Postgresql(_)) {
-        // A no-op UPDATE takes the row lock, so the read below is the stock itself.
+        // A no-op UPDATE takes the row lock, so the read below is the stock itself
+        // (a capped batch's day row is locked after it, below: the order every claim
+        // takes them in).
         diesel::update(voucher_batches::table.filter(voucher_batches::id.eq(batch_id)))
             .set(voucher_batches::remaining.eq(voucher_batches::remaining))
             .execute(conn)?;
     }
-    let at = now();
     let Some((terms, remaining)) = batch_terms(conn, batch_id)? else {
         let answers = users.iter().map(|_| Err(AppError::not_found())).collect();
         return Ok(GroupOutcome { answers, seen: None });
     };
     if let Some(code) = terms.batch_refusal(at) {
         let answers = users.iter().map(|_| Err(refusal(code))).collect();
-        let seen = Some(Seen { terms, remaining, at });
+        let seen = Some(Seen {
+            terms,
+            remaining,
+            at,
+            today: None,
+        });
         return Ok(GroupOutcome { answers, seen });
     }
+    // What today's cap leaves, read once: `None` without a cap.
+    let left_today = match terms.daily_quantity {
+        Some(cap) => {
+            if lock_first {
+                daily::lock(conn, batch_id, &day)?;
+            }
+            Some(cap - daily::claimed_on(conn, batch_id, &day)?)
+        }
+        None => None,
+    };
 
     let mut distinct = users.to_vec();
     distinct.sort_unstable();
@@ -138,7 +171,7 @@ fn group_once(
         .into_iter()
         .collect();
 
-    let mut left = remaining;
+    let (mut left, mut today) = (remaining, left_today);
     let mut answers: Vec<Option<Result<VoucherRow, AppError>>> = Vec::with_capacity(users.len());
     let mut winners = Vec::new();
     let mut winner_at: HashMap<String, usize> = HashMap::new();
@@ -146,13 +179,14 @@ fn group_once(
         let count = held.entry(user).or_insert(0);
         let refused = terms
             .resident_refusal(verified.contains(&user), *count)
-            .or((left <= 0).then_some(Code::SoldOut));
+            .or_else(|| Terms::stock_refusal(left, today));
         if let Some(code) = refused {
             answers.push(Some(Err(refusal(code))));
             continue;
         }
         *count += 1;
         left -= 1;
+        today = today.map(|n| n - 1);
         let voucher = NewVoucher::of_batch(batch_id, &terms, user, *count, at);
         winner_at.insert(voucher.code.clone(), i);
         winners.push(voucher);
@@ -185,6 +219,12 @@ fn group_once(
         if taken == 0 {
             return Err(GroupError::StockMoved);
         }
+        // Then the day's row, once, guarded by the cap.
+        if let Some(cap) = terms.daily_quantity {
+            if !daily::take(conn, batch_id, &day, taking, cap)? {
+                return Err(GroupError::StockMoved);
+            }
+        }
     }
     let mut missing = false;
     let answers = answers
@@ -208,6 +248,7 @@ fn group_once(
         terms,
         remaining: remaining - taking,
         at,
+        today: today.map(|left| (day, left)),
     });
     Ok(GroupOutcome { answers, seen })
 }

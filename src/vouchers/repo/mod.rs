@@ -1,14 +1,16 @@
 //! Vouchers in the database: the one-at-a-time claim transaction, the coalesced
 //! group ([`group`]: the hot path of a voucher stampede) and the wallet listing.
 //!
-//! A single claim is one `write_tx` of four statements: one read of the batch, its
-//! campaign, the caller's count in the batch and (cheaply, always) the caller's
-//! verification; the voucher INSERT (slot = count + 1, guarded by
+//! A single claim is one `write_tx` of four statements (five with a daily cap): one
+//! read of the batch, its campaign, the caller's count in the batch and (cheaply,
+//! always) the caller's verification; for a capped batch the day's count
+//! ([`super::daily`]); the voucher INSERT (slot = count + 1, guarded by
 //! UNIQUE(batch_id, user_id, slot)); and, LAST, the contended conditional
-//! `UPDATE voucher_batches SET remaining = remaining - 1 WHERE id = ? AND remaining > 0`.
-//! Updating the hot batch row last keeps its row lock (PostgreSQL) for one round
-//! trip only, the COMMIT; no row changed means sold out and the whole claim rolls
-//! back. On PostgreSQL two parallel claims of one resident can read the same count;
+//! `UPDATE voucher_batches SET remaining = remaining - 1 WHERE id = ? AND remaining > 0`,
+//! then the day's guarded upsert. Updating the hot rows last keeps their row locks
+//! (PostgreSQL) for one round trip only, the COMMIT; no row changed means sold out
+//! (or, for the day row, sold out today) and the whole claim rolls back. Every
+//! claim path takes the batch row before the day row, so they never deadlock. On PostgreSQL two parallel claims of one resident can read the same count;
 //! the loser's INSERT fails on the unique key, and the whole transaction is retried
 //! with a fresh count (each such failure means a claim of that resident committed,
 //! so the retries are bounded by `per_user_limit`).
@@ -20,6 +22,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use rand::Rng;
 
+use super::daily;
 use super::models::{NewVoucher, VoucherRow};
 use super::rules::{refusal, Terms};
 use super::status::{filter_by_status, VoucherStatus};
@@ -30,7 +33,7 @@ use crate::db::schema::{campaigns, users, voucher_batches, vouchers};
 use crate::db::{write_tx, DbConnection};
 use crate::error::{AppError, Code};
 use crate::http::PageRequest;
-use crate::time::now;
+use crate::time::Clock;
 
 /// Characters of a voucher code: Crockford's base32 (no I, L, O, U), 5 bits each.
 const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -68,6 +71,7 @@ struct TermsRow {
     usable_weekdays: String,
     usable_from: Option<String>,
     usable_to: Option<String>,
+    daily_quantity: Option<i64>,
 }
 
 impl TermsRow {
@@ -85,6 +89,7 @@ impl TermsRow {
             campaign_ends_at: self.campaign_ends_at,
             require_real_name: self.require_real_name,
             allocation: self.allocation,
+            daily_quantity: self.daily_quantity,
             usable: UsableWindow::from_stored(
                 &self.usable_weekdays,
                 self.usable_from.as_deref(),
@@ -115,6 +120,7 @@ macro_rules! terms_columns {
             voucher_batches::usable_weekdays,
             voucher_batches::usable_from,
             voucher_batches::usable_to,
+            voucher_batches::daily_quantity,
         )
     };
 }
@@ -160,9 +166,9 @@ impl From<AppError> for ClaimError {
 
 /// Claims one voucher of `batch_id` for `user_id` in its own transaction; the first
 /// failing check of API.md's order decides the error.
-pub fn claim(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<VoucherRow, AppError> {
+pub fn claim(conn: &mut DbConnection, clock: &Clock, batch_id: i64, user_id: i64) -> Result<VoucherRow, AppError> {
     for _ in 0..MAX_CLAIM_ATTEMPTS {
-        match write_tx(conn, |c| claim_once(c, batch_id, user_id)) {
+        match write_tx(conn, |c| claim_once(c, clock, batch_id, user_id)) {
             Ok(voucher) => return Ok(voucher),
             Err(ClaimError::App(e)) => return Err(e),
             Err(ClaimError::SlotTaken) => continue,
@@ -171,8 +177,8 @@ pub fn claim(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<Vou
     Err(refusal(Code::ClaimLimitReached))
 }
 
-fn claim_once(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<VoucherRow, ClaimError> {
-    let at = now();
+fn claim_once(conn: &mut DbConnection, clock: &Clock, batch_id: i64, user_id: i64) -> Result<VoucherRow, ClaimError> {
+    let at = clock.now();
     let held = vouchers::table
         .filter(vouchers::batch_id.eq(batch_id))
         .filter(vouchers::user_id.eq(user_id))
@@ -189,11 +195,21 @@ fn claim_once(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<Vo
         .first(conn)?;
     let (terms, remaining) = ctx.terms.split();
     let held = ctx.held.unwrap_or(0);
-    let refused = terms
-        .batch_refusal(at)
-        .or_else(|| terms.resident_refusal(ctx.verified_at.is_some(), held))
-        // `remaining` only ever falls, so a zero read now is final: skip the writes.
-        .or((remaining <= 0).then_some(Code::SoldOut));
+    let day = clock.day_of(at);
+    let refused = match terms.batch_refusal(at) {
+        Some(code) => Some(code),
+        None => match terms.resident_refusal(ctx.verified_at.is_some(), held) {
+            Some(code) => Some(code),
+            // `remaining` only ever falls, so a zero read now is final: skip the writes.
+            None => {
+                let left_today = match terms.daily_quantity {
+                    Some(cap) => Some(cap - daily::claimed_on(conn, batch_id, &day)?),
+                    None => None,
+                };
+                Terms::stock_refusal(remaining, left_today)
+            }
+        },
+    };
     if let Some(code) = refused {
         return Err(ClaimError::App(refusal(code)));
     }
@@ -220,6 +236,12 @@ fn claim_once(conn: &mut DbConnection, batch_id: i64, user_id: i64) -> Result<Vo
     .execute(conn)?;
     if taken == 0 {
         return Err(ClaimError::App(refusal(Code::SoldOut)));
+    }
+    // Then the day's count: no row changed means another claim took today's last.
+    if let Some(cap) = terms.daily_quantity {
+        if !daily::take(conn, batch_id, &day, 1, cap)? {
+            return Err(ClaimError::App(refusal(Code::SoldOutToday)));
+        }
     }
     Ok(voucher)
 }
