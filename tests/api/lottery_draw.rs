@@ -395,7 +395,13 @@ async fn several_drawers_racing_issue_each_winner_exactly_one_voucher() {
         .count()
         .get_result(&mut conn)
         .expect("audit");
-    assert!((1..=2).contains(&draws), "an administrator's draw is audited");
+    // The jobs may finish before either administrator's call arrives (both then get
+    // 409); each call that took part in the draw is audited.
+    let took_part = answers.iter().filter(|a| a.status == 200).count() as i64;
+    assert!(
+        draws >= took_part && draws <= 2,
+        "an administrator's draw is audited: {draws} for {took_part}"
+    );
 }
 
 async fn wait_until_drawn(app: &TestApp, batch: i64) -> Value {
