@@ -15,16 +15,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { BIN, CHROMIUM, SHOTS, apiClient, freePort, serviceEnv as baseEnv } from './support.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.WENLV_BIN || path.join(ROOT, 'target/debug/wenlv');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = path.join(ROOT, 'target');
 const ADMIN_PHONE = '13800000001';
 const ADMIN_PASSWORD = 'browser-admin-password';
 const PASSWORD = 'browser-merchant-password';
@@ -35,7 +30,6 @@ let workdir;
 let server;
 let base;
 let browser;
-let phoneCounter = 0;
 let admin;
 let owner;
 let staff;
@@ -43,68 +37,10 @@ let buyer;
 let merchant;
 let offer;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function serviceEnv(port) {
-  return {
-    ...process.env,
-    WENLV_CONFIG_DIR: path.join(ROOT, 'config'),
-    DATABASE_URL: path.join(workdir, 'wenlv.db'),
-    WENLV__SERVER__HOST: '127.0.0.1',
-    WENLV__SERVER__PORT: String(port),
-    WENLV__RATE_LIMIT__ENABLED: 'false',
-    // Cheap hashes, as in the API tests (config/test.toml's argon2 section).
-    WENLV__AUTH__ARGON2__MEMORY_KIB: '1024',
-    WENLV__AUTH__ARGON2__ITERATIONS: '1',
-    WENLV__LOG__LEVEL: 'warn',
-  };
-}
-
-/** A valid unified social credit code (GB 32100) for `n`. */
-function creditCode(n) {
-  const alphabet = '0123456789ABCDEFGHJKLMNPQRTUWXY';
-  const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-  const first = '91131000MC' + String(n).padStart(7, '0');
-  const sum = [...first].reduce((acc, c, i) => acc + alphabet.indexOf(c) * weights[i], 0);
-  return first + alphabet[(31 - (sum % 31)) % 31];
-}
-
-/** Calls the API; asserts the status; returns the JSON body. */
-async function call(method, urlPath, { token, body, expect } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = 'Bearer ' + token;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(base + '/api/v1' + urlPath, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (expect !== undefined) assert.equal(res.status, expect, `${method} ${urlPath}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function login(phone, password) {
-  return (await call('POST', '/auth/login', { body: { phone, password }, expect: 200 })).access_token;
-}
-
-async function resident(name) {
-  const phone = '139' + String(++phoneCounter).padStart(8, '0');
-  const user = await call('POST', '/auth/register', { body: { phone, password: PASSWORD, display_name: name }, expect: 201 });
-  return { id: user.id, phone, name, token: await login(phone, PASSWORD) };
-}
+const { call, login, resident, applyMerchant } = apiClient(() => base, PASSWORD, 'MC');
 
 async function approvedMerchant(who, name, n) {
-  const applied = await call('POST', '/merchants', {
-    token: who.token,
-    expect: 201,
-    body: { name, license_no: creditCode(n), category: 'bookstore', district: 'guangyang', address: '廊坊市广阳区新华路 1 号', contact_phone: '0316-2345678' },
-  });
+  const applied = await applyMerchant(who, name, n);
   await call('POST', `/admin/merchants/${applied.id}/approve`, { token: admin, expect: 200 });
   return applied;
 }
@@ -140,7 +76,7 @@ before(async () => {
   workdir = mkdtempSync(path.join(tmpdir(), 'wenlv-merchant-browser-'));
   mkdirSync(SHOTS, { recursive: true });
   const port = await freePort();
-  const env = serviceEnv(port);
+  const env = baseEnv(workdir, port);
   const made = spawnSync(BIN, ['create-admin', '--phone', ADMIN_PHONE], { env: { ...env, WENLV_ADMIN_PASSWORD: ADMIN_PASSWORD }, encoding: 'utf8' });
   assert.equal(made.status, 0, `create-admin failed: ${made.stderr}${made.stdout}`);
   server = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
