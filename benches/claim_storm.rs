@@ -94,29 +94,6 @@ fn stats(answers: &[Answer], elapsed: Duration) -> Stats {
     s
 }
 
-/// A claim answer's label: the status, and the problem code of a 409 or 503 (found
-/// in the body as text: parsing JSON here would bill the client's work to the
-/// sold-out figure, which the HTTP floor does not pay).
-async fn label(response: reqwest::Result<reqwest::Response>) -> String {
-    match response {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            let body = r.bytes().await.unwrap_or_default();
-            if status == 201 {
-                return "201".to_owned();
-            }
-            let text = String::from_utf8_lossy(&body);
-            let code = text
-                .split_once("\"code\":\"")
-                .and_then(|(_, rest)| rest.split_once('"'))
-                .map(|(code, _)| code)
-                .unwrap_or("");
-            format!("{status} {code}")
-        }
-        Err(_) => "error".to_owned(),
-    }
-}
-
 fn issued(conn: &mut DbConnection, batch_id: i64) -> (i64, i64, i64) {
     let count: i64 = vouchers::table
         .filter(vouchers::batch_id.eq(batch_id))
@@ -261,7 +238,7 @@ async fn main() {
             let (client, urls, tokens) = (client.clone(), urls.clone(), tokens.clone());
             async move {
                 let url = &urls[i % urls.len()];
-                label(client.post(url.as_str()).bearer_auth(&tokens[i]).send().await).await
+                common::label(client.post(url.as_str()).bearer_auth(&tokens[i]).send().await).await
             }
         }
     };

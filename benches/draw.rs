@@ -29,29 +29,9 @@ use common::{ms, Args, BenchDb, Stats};
 use diesel::prelude::*;
 use wenlv::campaigns::models::Allocation;
 use wenlv::campaigns::repo::{self as campaigns, BatchDraft};
-use wenlv::db::schema::{batch_entries, users, voucher_batches, vouchers};
+use wenlv::db::schema::{batch_entries, voucher_batches, vouchers};
 use wenlv::db::DbConnection;
 use wenlv::lottery::models::EntryStatus;
-
-/// The label of one answer: "201", or "<status> <code>".
-async fn label(response: reqwest::Result<reqwest::Response>) -> String {
-    match response {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            let text = r.text().await.unwrap_or_default();
-            if status == 201 {
-                return "201".to_owned();
-            }
-            let code = text
-                .split_once("\"code\":\"")
-                .and_then(|(_, rest)| rest.split_once('"'))
-                .map(|(code, _)| code)
-                .unwrap_or("");
-            format!("{status} {code}")
-        }
-        Err(e) => format!("transport error: {e}"),
-    }
-}
 
 /// A batch of `quantity` in `campaign`, entries/claims open now.
 fn batch(conn: &mut DbConnection, admin: i64, campaign: i64, quantity: i64, allocation: Allocation) -> i64 {
@@ -79,41 +59,6 @@ fn load_entries(conn: &mut DbConnection, batch_id: i64, user_ids: &[i64]) {
     let at = wenlv::time::now();
     let entrants: Vec<(i64, chrono::NaiveDateTime)> = user_ids.iter().map(|&u| (u, at)).collect();
     wenlv::lottery::repo::load_entries(conn, batch_id, &entrants).expect("load entries");
-}
-
-/// Bulk-inserts `count` residents (phones from `offset`) and returns their ids.
-fn load_residents(conn: &mut DbConnection, count: usize, offset: usize) -> Vec<i64> {
-    let now = wenlv::time::now();
-    wenlv::db::write_tx(conn, |c| -> QueryResult<()> {
-        for start in (0..count).step_by(5_000) {
-            let rows: Vec<_> = (start..(start + 5_000).min(count))
-                .map(|i| {
-                    (
-                        users::phone.eq(format!("135{:08}", offset + i)),
-                        users::password_hash.eq("not-a-login-account"),
-                        users::display_name.eq("bench"),
-                        users::role.eq("resident"),
-                        users::created_at.eq(now),
-                    )
-                })
-                .collect();
-            match c {
-                DbConnection::Postgresql(pg) => diesel::insert_into(users::table).values(&rows).execute(pg)?,
-                DbConnection::Sqlite(lite) => diesel::insert_into(users::table).values(&rows).execute(lite)?,
-            };
-        }
-        Ok(())
-    })
-    .expect("load residents");
-    let first = format!("135{offset:08}");
-    let last = format!("135{:08}", offset + count - 1);
-    users::table
-        .filter(users::phone.ge(first))
-        .filter(users::phone.le(last))
-        .order(users::id.asc())
-        .select(users::id)
-        .load(conn)
-        .expect("resident ids")
 }
 
 fn close_entries(conn: &mut DbConnection, batch_id: i64) {
@@ -189,7 +134,7 @@ async fn main() {
     let mut conn = db.connect();
     let admin = common::insert_users(&mut conn, 1, "admin", 0)[0];
     let population = entries.max(storm * (client_counts.len() + 1));
-    let residents = load_residents(&mut conn, population, 1);
+    let residents = common::insert_users(&mut conn, population, "resident", 1);
     let (campaign, _) = common::campaign_with_twin_batches(&mut conn, admin, "lottery", 1);
     let tokens = Arc::new(common::tokens_for(&settings, &residents[..storm]));
     let client = reqwest::Client::builder()
@@ -206,7 +151,7 @@ async fn main() {
             let url = Arc::new(format!("{address}/api/v1{path}"));
             common::drive_http(clients, storm, move |i| {
                 let (client, tokens, url) = (client.clone(), tokens.clone(), url.clone());
-                async move { label(client.post(url.as_str()).bearer_auth(&tokens[i]).send().await).await }
+                async move { common::label(client.post(url.as_str()).bearer_auth(&tokens[i]).send().await).await }
             })
         };
         let entered: Stats = run(format!("/batches/{lottery}/entries")).await;

@@ -256,7 +256,7 @@ fn spend(
             paid.push(Payment {
                 id: first_payment + i as i64,
                 order_id: id,
-                provider: "sandbox",
+                provider: super::plan::PROVIDER,
                 reference: format!("demo-pay-{id}"),
                 amount_fen: gross_fen - subsidy_fen,
                 kind: PaymentKind::Payment,

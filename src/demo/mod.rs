@@ -87,42 +87,36 @@ fn refuse_unless_empty(conn: &mut DbConnection) -> anyhow::Result<()> {
 }
 
 /// Inserts `rows` (taken by value: the status enums are insertable by value only)
-/// in chunks on the engine's own connection, advancing the bar.
-macro_rules! insert_chunks {
-    ($conn:expr, $progress:expr, $table:expr, $rows:expr) => {{
-        let mut rows = $rows.into_iter();
-        loop {
-            let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
-            let n = chunk.len() as u64;
-            if n == 0 {
-                break;
-            }
-            match &mut *$conn {
-                DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-                DbConnection::Postgresql(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-            };
-            $progress.advance(n);
-        }
-    }};
-}
-
-/// Inserts `rows` by value in chunks on the engine's own connection (no progress).
+/// in chunks on the engine's own connection, calling `$after(n)` after each chunk
+/// of `n` rows (the progress bar; nothing in later stages).
 macro_rules! insert_rows {
-    ($conn:expr, $table:expr, $rows:expr) => {{
+    ($conn:expr, $table:expr, $rows:expr) => {
+        $crate::demo::insert_rows!($conn, $table, $rows, |_: u64| {})
+    };
+    ($conn:expr, $table:expr, $rows:expr, $after:expr) => {{
         let mut rows = $rows.into_iter();
         loop {
             let chunk: Vec<_> = rows.by_ref().take($crate::demo::CHUNK).collect();
-            if chunk.is_empty() {
+            let n = chunk.len() as u64;
+            if n == 0 {
                 break;
             }
             match &mut *$conn {
                 $crate::db::DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
                 $crate::db::DbConnection::Postgresql(c) => diesel::insert_into($table).values(chunk).execute(c)?,
             };
+            ($after)(n);
         }
     }};
 }
 use insert_rows;
+
+/// [`insert_rows!`], advancing the bar.
+macro_rules! insert_chunks {
+    ($conn:expr, $progress:expr, $table:expr, $rows:expr) => {
+        $crate::demo::insert_rows!($conn, $table, $rows, |n| $progress.advance(n))
+    };
+}
 
 /// Seeds the database behind `conn` (migrated already). Fails, writing nothing, when
 /// any user or merchant exists.

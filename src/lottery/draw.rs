@@ -73,8 +73,7 @@ pub fn draw(
     batch_id: i64,
     actor: Option<i64>,
 ) -> Result<BatchRow, AppError> {
-    draw_steps(conn, settings, batch_id, actor, now(), usize::MAX)?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a whole draw finishes")))
+    whole_draw(conn, settings, batch_id, actor, now())
 }
 
 /// The draw as it would have run at `at` (after the entry window): `seed-demo`'s
@@ -85,7 +84,18 @@ pub fn draw_as_of(
     batch_id: i64,
     at: NaiveDateTime,
 ) -> Result<BatchRow, AppError> {
-    draw_steps(conn, settings, batch_id, None, at, usize::MAX)?
+    whole_draw(conn, settings, batch_id, None, at)
+}
+
+/// Every step of the draw, as of `at`.
+fn whole_draw(
+    conn: &mut DbConnection,
+    settings: &LotterySettings,
+    batch_id: i64,
+    actor: Option<i64>,
+    at: NaiveDateTime,
+) -> Result<BatchRow, AppError> {
+    draw_steps(conn, settings, batch_id, actor, at, usize::MAX)?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a whole draw finishes")))
 }
 

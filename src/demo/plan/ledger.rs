@@ -21,7 +21,7 @@ pub struct Books {
 }
 
 /// The payment provider the demo's payments went through.
-const PROVIDER: &str = "sandbox";
+pub const PROVIDER: &str = "sandbox";
 
 /// A bijection on 0..10^12 (the multiplier is prime, not 2 or 5): distinct ids give
 /// distinct, unsequential-looking 12-digit codes.

@@ -40,7 +40,7 @@ use rand::SeedableRng;
 
 use super::rows::{Audit, Batch, Campaign, Member, Merchant, Offer, Order, Payment, Voucher};
 use clock::Clock;
-pub use ledger::redemption_code;
+pub use ledger::{redemption_code, PROVIDER};
 pub use residents::People;
 
 /// How big a city to make.
