@@ -62,9 +62,13 @@ pub struct LineRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Insertable)]
+/// A statement as the closing writes it: its id allocated beforehand, so that the
+/// CSV and its digest are computed in memory and the day goes in with a few
+/// multi-row INSERTs (`statements::repo::closing`).
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = statements)]
 pub struct NewStatement {
+    pub id: i64,
     pub merchant_id: i64,
     pub name: String,
     pub day: String,
