@@ -25,6 +25,33 @@ use diesel::Connection;
 use crate::config::DatabaseSettings;
 use crate::error::{AppError, Code};
 
+/// Inserts `rows` (insertables taken by value: the status enums are insertable by
+/// value only) with one multi-row INSERT per `per_insert` of them, calling
+/// `after(n)` after each chunk of `n` rows. The multi-engine connection has no
+/// multi-row INSERT, so each chunk goes through the engine's own connection: the
+/// same connection, in the same transaction. Errors leave through `?`.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr, $per_insert:expr) => {
+        $crate::db::insert_rows!($conn, $table, $rows, $per_insert, |_: u64| {})
+    };
+    ($conn:expr, $table:expr, $rows:expr, $per_insert:expr, $after:expr) => {{
+        let mut rows = $rows.into_iter();
+        loop {
+            let chunk: Vec<_> = rows.by_ref().take($per_insert).collect();
+            let n = chunk.len() as u64;
+            if n == 0 {
+                break;
+            }
+            match &mut *$conn {
+                $crate::db::DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+                $crate::db::DbConnection::Postgresql(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+            };
+            ($after)(n);
+        }
+    }};
+}
+pub(crate) use insert_rows;
+
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Postgresql(PgConnection),

@@ -86,35 +86,18 @@ fn refuse_unless_empty(conn: &mut DbConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Inserts `rows` (taken by value: the status enums are insertable by value only)
-/// in chunks on the engine's own connection, calling `$after(n)` after each chunk
-/// of `n` rows (the progress bar; nothing in later stages).
+/// [`crate::db::insert_rows!`] in the demo's chunks.
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {
-        $crate::demo::insert_rows!($conn, $table, $rows, |_: u64| {})
+        $crate::db::insert_rows!($conn, $table, $rows, $crate::demo::CHUNK)
     };
-    ($conn:expr, $table:expr, $rows:expr, $after:expr) => {{
-        let mut rows = $rows.into_iter();
-        loop {
-            let chunk: Vec<_> = rows.by_ref().take($crate::demo::CHUNK).collect();
-            let n = chunk.len() as u64;
-            if n == 0 {
-                break;
-            }
-            match &mut *$conn {
-                $crate::db::DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-                $crate::db::DbConnection::Postgresql(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-            };
-            ($after)(n);
-        }
-    }};
 }
 use insert_rows;
 
 /// [`insert_rows!`], advancing the bar.
 macro_rules! insert_chunks {
     ($conn:expr, $progress:expr, $table:expr, $rows:expr) => {
-        $crate::demo::insert_rows!($conn, $table, $rows, |n| $progress.advance(n))
+        $crate::db::insert_rows!($conn, $table, $rows, $crate::demo::CHUNK, |n| $progress.advance(n))
     };
 }
 

@@ -188,22 +188,18 @@ fn close_day_in(conn: &mut DbConnection, tz: Tz, day: NaiveDate, holds: &Holds) 
         })
         .collect();
     let count = planned.len();
-    let rows: Vec<NewStatement> = planned.iter().map(|p| p.statement.clone()).collect();
-    insert_chunked(conn, &rows, STATEMENTS_PER_INSERT, |c, chunk| {
-        let insert = diesel::insert_into(statements::table).values(chunk.to_vec());
-        match c {
-            DbConnection::Sqlite(c) => insert.execute(c),
-            DbConnection::Postgresql(c) => insert.execute(c),
-        }
-    })?;
-    let lines: Vec<NewLine> = planned.iter().flat_map(|p| p.lines.iter().cloned()).collect();
-    insert_chunked(conn, &lines, LINES_PER_INSERT, |c, chunk| {
-        let insert = diesel::insert_into(statement_lines::table).values(chunk.to_vec());
-        match c {
-            DbConnection::Sqlite(c) => insert.execute(c),
-            DbConnection::Postgresql(c) => insert.execute(c),
-        }
-    })?;
+    crate::db::insert_rows!(
+        conn,
+        statements::table,
+        planned.iter().map(|p| p.statement.clone()),
+        STATEMENTS_PER_INSERT
+    );
+    crate::db::insert_rows!(
+        conn,
+        statement_lines::table,
+        planned.iter().flat_map(|p| p.lines.iter().cloned()),
+        LINES_PER_INSERT
+    );
     for statement in &planned {
         take_clawbacks(conn, statement)?;
         if statement.announce {
@@ -215,21 +211,6 @@ fn close_day_in(conn: &mut DbConnection, tz: Tz, day: NaiveDate, holds: &Holds) 
         .set(statement_days::statements.eq(count as i64))
         .execute(conn)?;
     Ok(count)
-}
-
-/// Inserts `rows` with one multi-row INSERT per `per_insert` of them. Multi-row
-/// INSERTs are not available on the multi-engine connection, so `insert` takes each
-/// engine's own connection (the same connection, the same transaction).
-fn insert_chunked<T>(
-    conn: &mut DbConnection,
-    rows: &[T],
-    per_insert: usize,
-    mut insert: impl FnMut(&mut DbConnection, &[T]) -> QueryResult<usize>,
-) -> QueryResult<()> {
-    for chunk in rows.chunks(per_insert) {
-        insert(conn, chunk)?;
-    }
-    Ok(())
 }
 
 #[derive(QueryableByName)]
