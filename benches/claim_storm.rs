@@ -317,7 +317,7 @@ async fn main() {
                     let _ = r.bytes().await;
                     status.to_string()
                 }
-                Err(_) => "error".to_owned(),
+                Err(e) => common::transport_error(&e),
             }
         }
     })
@@ -354,7 +354,7 @@ async fn main() {
     let errors = |answers: &[Answer]| {
         answers
             .iter()
-            .filter(|a| (a.outcome.starts_with('5') && a.outcome != "503 overloaded") || a.outcome == "error")
+            .filter(|a| (a.outcome.starts_with('5') && a.outcome != "503 overloaded") || a.outcome.starts_with("error"))
             .count()
     };
     let ratio = claims_per_s / best.1.rate();

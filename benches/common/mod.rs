@@ -343,8 +343,18 @@ pub async fn label(response: reqwest::Result<reqwest::Response>) -> String {
                 .unwrap_or("");
             format!("{status} {code}")
         }
-        Err(_) => "error".to_owned(),
+        Err(e) => transport_error(&e),
     }
+}
+
+/// `error: <the innermost cause>` of a request that got no HTTP answer (a reset or
+/// closed connection, a refused connect): few distinct texts, so outcomes stay few.
+pub fn transport_error(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    format!("error: {cause}")
 }
 
 /// Residents' access tokens, minted with the service's own keys as a login would.
