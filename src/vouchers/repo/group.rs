@@ -103,8 +103,13 @@ pub fn claim_group(
         match write_tx(conn, |c| group_once(c, clock, batch_id, users, lock_first)) {
             Ok(outcome) => return Ok(outcome),
             Err(GroupError::App(e)) => return Err(e),
-            Err(GroupError::SlotTaken) => continue,
-            Err(GroupError::StockMoved) => lock_first = true,
+            Err(GroupError::SlotTaken) => {
+                metrics::counter!("claim_group_retries_total", "reason" => "slot_taken").increment(1);
+            }
+            Err(GroupError::StockMoved) => {
+                metrics::counter!("claim_group_retries_total", "reason" => "stock_moved").increment(1);
+                lock_first = true;
+            }
         }
     }
     tracing::info!(
