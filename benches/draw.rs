@@ -49,7 +49,7 @@ fn batch(conn: &mut DbConnection, admin: i64, campaign: i64, quantity: i64, allo
         daily_quantity: None,
         usable: wenlv::vouchers::usable::UsableWindow::default(),
     };
-    campaigns::create_batch(conn, admin, campaign, &draft)
+    campaigns::create_batch(conn, admin, campaign, &draft, 1)
         .expect("batch")
         .id
 }
@@ -135,7 +135,7 @@ async fn main() {
     let admin = common::insert_users(&mut conn, 1, "admin", 0)[0];
     let population = entries.max(storm * (client_counts.len() + 1));
     let residents = common::insert_users(&mut conn, population, "resident", 1);
-    let (campaign, _) = common::campaign_with_twin_batches(&mut conn, admin, "lottery", 1);
+    let (campaign, _) = common::campaign_with_twin_batches(&mut conn, admin, "lottery", 1, 1);
     let tokens = Arc::new(common::tokens_for(&settings, &residents[..storm]));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(512)

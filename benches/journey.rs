@@ -186,7 +186,13 @@ async fn main() {
     let user_ids = common::insert_users(&mut conn, residents, "resident", 2);
     let tokens = common::tokens_for(&settings, &user_ids);
     let (_merchant, http_offer, direct_offer) = insert_merchant_and_offers(&mut conn, owner);
-    let (http_batch, direct_batch) = common::campaign_with_twin_batches(&mut conn, admin, "journey", residents as i64);
+    let (http_batch, direct_batch) = common::campaign_with_twin_batches(
+        &mut conn,
+        admin,
+        "journey",
+        residents as i64,
+        settings.claims.stock_shards_on(db.engine),
+    );
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients + 8)
         .build()

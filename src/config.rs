@@ -71,6 +71,13 @@ pub struct DatabaseSettings {
     pub sqlite_busy_timeout_ms: u64,
 }
 
+impl DatabaseSettings {
+    /// The engine `url` selects.
+    pub fn engine(&self) -> crate::db::Engine {
+        crate::db::Engine::from_url(&self.url)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
@@ -209,6 +216,28 @@ pub struct ClaimSettings {
     pub retry_after_seconds: u64,
     /// How long a remembered campaign status is trusted for answers from memory.
     pub memory_ttl_ms: u64,
+    /// Rows a new first-come batch's stock is spread over (`vouchers::stock`), so
+    /// that several instances claiming it take different row locks. Unset: 8 on
+    /// PostgreSQL, 1 on SQLite (whose write lock is global, so shards gain nothing);
+    /// 1 keeps the whole stock in `voucher_batches.remaining`. Applies to batches
+    /// made from then on: a batch keeps the layout it was made with.
+    #[serde(default)]
+    pub stock_shards: Option<usize>,
+}
+
+/// Stock shards of a new batch when `claims.stock_shards` is unset.
+const DEFAULT_STOCK_SHARDS_POSTGRES: usize = 8;
+/// The most stock shards a batch may have: each is a row read by every claim group.
+pub const MAX_STOCK_SHARDS: usize = 64;
+
+impl ClaimSettings {
+    /// The stock shards of a batch made now on `engine`.
+    pub fn stock_shards_on(&self, engine: crate::db::Engine) -> usize {
+        self.stock_shards.unwrap_or(match engine {
+            crate::db::Engine::Postgres => DEFAULT_STOCK_SHARDS_POSTGRES,
+            crate::db::Engine::Sqlite => 1,
+        })
+    }
 }
 
 /// Daily statements (API.md, Money to merchants).
@@ -414,6 +443,9 @@ impl Settings {
         crate::identity::from_settings(&self.identity)?;
         if self.claims.max_group == 0 || self.claims.max_queue == 0 {
             anyhow::bail!("claims.max_group and claims.max_queue must be at least 1");
+        }
+        if self.claims.stock_shards.is_some_and(|n| n == 0 || n > MAX_STOCK_SHARDS) {
+            anyhow::bail!("claims.stock_shards must be between 1 and {MAX_STOCK_SHARDS}");
         }
         if self.payments.provider != "sandbox" {
             anyhow::bail!(

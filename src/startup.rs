@@ -97,7 +97,7 @@ impl Application {
         let shutting_down = Arc::new(AtomicBool::new(false));
         let webhooks = settings.webhooks.clone();
         let webhook_client = crate::webhooks::sender::client(&webhooks)?;
-        let shared_rate_limits = db::Engine::from_url(&settings.database.url) == db::Engine::Postgres;
+        let shared_rate_limits = settings.database.engine() == db::Engine::Postgres;
         let limiter = Arc::new(RateLimiter::new(settings.rate_limit.max_tracked_keys));
         let limiter_sweep_interval = Duration::from_secs(settings.rate_limit.sweep_interval_seconds);
         let trusted_proxies =

@@ -343,8 +343,18 @@ pub async fn label(response: reqwest::Result<reqwest::Response>) -> String {
                 .unwrap_or("");
             format!("{status} {code}")
         }
-        Err(_) => "error".to_owned(),
+        Err(e) => transport_error(&e),
     }
+}
+
+/// `error: <the innermost cause>` of a request that got no HTTP answer (a reset or
+/// closed connection, a refused connect): few distinct texts, so outcomes stay few.
+pub fn transport_error(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    format!("error: {cause}")
 }
 
 /// Residents' access tokens, minted with the service's own keys as a login would.
@@ -357,8 +367,15 @@ pub fn tokens_for(settings: &Settings, user_ids: &[i64]) -> Vec<String> {
 }
 
 /// An active campaign with two identical "100 off 30" batches of `quantity`, one per
-/// resident: one for the run through the service, one for the direct run.
-pub fn campaign_with_twin_batches(conn: &mut DbConnection, admin: i64, name: &str, quantity: i64) -> (i64, i64) {
+/// resident: one for the run through the service, one for the direct run; their
+/// stock spread over `stock_shards` rows each (1: one row).
+pub fn campaign_with_twin_batches(
+    conn: &mut DbConnection,
+    admin: i64,
+    name: &str,
+    quantity: i64,
+    stock_shards: usize,
+) -> (i64, i64) {
     let now = wenlv::time::now();
     let draft = CampaignDraft {
         name: name.to_owned(),
@@ -388,7 +405,7 @@ pub fn campaign_with_twin_batches(conn: &mut DbConnection, admin: i64, name: &st
         usable: wenlv::vouchers::usable::UsableWindow::default(),
     };
     let mut make = || {
-        campaigns::create_batch(conn, admin, campaign.id, &batch)
+        campaigns::create_batch(conn, admin, campaign.id, &batch, stock_shards)
             .expect("batch")
             .id
     };

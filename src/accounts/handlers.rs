@@ -31,7 +31,7 @@ async fn limit(state: &AppState, endpoint: &'static str, key: String, limit: u32
     if !state.settings.rate_limit.enabled {
         return Ok(());
     }
-    let counted = if db::Engine::from_url(&state.settings.database.url) == db::Engine::Postgres {
+    let counted = if state.settings.database.engine() == db::Engine::Postgres {
         db::run(&state.pool, move |c| match c {
             db::DbConnection::Postgresql(pg) => Ok(crate::auth::rate_limit::hit_shared(pg, &key, limit)?),
             db::DbConnection::Sqlite(_) => Ok(Ok(())),

@@ -194,7 +194,11 @@ pub async fn create_batch(
         usable: UsableWindow::new(present(usable_weekdays)?.unwrap_or_default(), present(usable_hours)?),
     };
     let (actor, campaign_id) = (admin.0.id, id.into_inner());
-    let batch = db::run(&state.pool, move |c| repo::create_batch(c, actor, campaign_id, &draft)).await?;
+    let shards = state.settings.claims.stock_shards_on(state.settings.database.engine());
+    let batch = db::run(&state.pool, move |c| {
+        repo::create_batch(c, actor, campaign_id, &draft, shards)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(BatchDto::new(batch, 0)))
 }
 

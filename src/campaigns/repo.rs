@@ -18,6 +18,7 @@ use crate::error::{AppError, Code};
 use crate::http::PageRequest;
 use crate::lottery::seed::DrawSeed;
 use crate::time::now;
+use crate::vouchers::stock;
 use crate::vouchers::usable::UsableWindow;
 
 /// A campaign as an admin asked for it, already validated.
@@ -118,12 +119,14 @@ pub struct BatchDraft {
 /// Creates a batch: reserves its face value from the campaign's budget with one
 /// conditional UPDATE, inserts it with `remaining = quantity` (and, for a lottery,
 /// a fresh secret seed and its published commitment), and audits `batch.create`,
-/// all in one transaction.
+/// all in one transaction. A first-come batch's stock is spread over `stock_shards`
+/// rows when that is above 1 (`vouchers::stock`; config `claims.stock_shards`).
 pub fn create_batch(
     conn: &mut DbConnection,
     actor_id: i64,
     campaign_id: i64,
     draft: &BatchDraft,
+    stock_shards: usize,
 ) -> Result<BatchRow, AppError> {
     let face = draft
         .discount_fen
@@ -174,7 +177,7 @@ pub fn create_batch(
                 )
             });
         }
-        let batch: BatchRow = diesel::insert_into(voucher_batches::table)
+        let mut batch: BatchRow = diesel::insert_into(voucher_batches::table)
             .values(&NewBatch {
                 campaign_id,
                 name: &draft.name,
@@ -197,7 +200,18 @@ pub fn create_batch(
             })
             .returning(voucher_batches::all_columns)
             .get_result(conn)?;
+        // Lottery stock is issued by the draw alone: it stays in one row.
+        if draft.allocation == Allocation::FirstCome {
+            let own = stock::spread(conn, batch.id, draft.quantity, stock_shards)?;
+            if own != batch.remaining {
+                diesel::update(voucher_batches::table.find(batch.id))
+                    .set(voucher_batches::remaining.eq(own))
+                    .execute(conn)?;
+                batch.remaining = own;
+            }
+        }
         audit::record(conn, actor_id, AuditTarget::Batch, "create", batch.id, None)?;
+        stock::add_shard_stock(conn, std::slice::from_mut(&mut batch))?;
         Ok(batch)
     })
 }
@@ -233,10 +247,11 @@ pub fn batches_of(conn: &mut DbConnection, campaign_ids: &[i64]) -> QueryResult<
     if campaign_ids.is_empty() {
         return Ok(by_campaign);
     }
-    let rows: Vec<BatchRow> = voucher_batches::table
+    let mut rows: Vec<BatchRow> = voucher_batches::table
         .filter(voucher_batches::campaign_id.eq_any(campaign_ids))
         .order((voucher_batches::campaign_id, voucher_batches::id))
         .load(conn)?;
+    stock::add_shard_stock(conn, &mut rows)?;
     for row in rows {
         by_campaign.entry(row.campaign_id).or_default().push(row);
     }

@@ -147,6 +147,12 @@ pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
     matches!(error, Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
 }
 
+/// Whether PostgreSQL aborted the transaction to break a deadlock (SQLSTATE 40P01,
+/// which diesel does not classify: its message is the one sign).
+pub fn is_deadlock(error: &diesel::result::Error) -> bool {
+    matches!(error, diesel::result::Error::DatabaseError(_, info) if info.message().contains("deadlock detected"))
+}
+
 /// Builds the pool. Checkouts are not tested with a round trip (it costs throughput
 /// while hot rows are locked); a broken connection is dropped by `has_broken`.
 pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {

@@ -160,6 +160,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    batch_stock_shards (batch_id, shard) {
+        batch_id -> BigInt,
+        shard -> BigInt,
+        remaining -> BigInt,
+    }
+}
+
+diesel::table! {
     batch_entries (id) {
         id -> BigInt,
         batch_id -> BigInt,
@@ -366,6 +374,7 @@ diesel::joinable!(voucher_batches -> campaigns (campaign_id));
 diesel::joinable!(vouchers -> voucher_batches (batch_id));
 diesel::joinable!(batch_entries -> voucher_batches (batch_id));
 diesel::joinable!(batch_day_claims -> voucher_batches (batch_id));
+diesel::joinable!(batch_stock_shards -> voucher_batches (batch_id));
 diesel::joinable!(vouchers -> campaigns (campaign_id));
 diesel::joinable!(orders -> merchants (merchant_id));
 diesel::joinable!(orders -> offers (offer_id));
@@ -383,6 +392,7 @@ diesel::joinable!(risk_flags -> merchants (merchant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     batch_entries,
     batch_day_claims,
+    batch_stock_shards,
     statements,
     statement_lines,
     statement_days,

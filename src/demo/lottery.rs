@@ -100,6 +100,8 @@ pub fn seed(
             daily_quantity: None,
             usable: crate::vouchers::usable::UsableWindow::default(),
         },
+        // A lottery batch's stock is issued by the draw: it is never sharded.
+        1,
     )?;
 
     // Entrants: a random share of the residents, numbered in the order they entered.

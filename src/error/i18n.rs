@@ -102,6 +102,7 @@ const TEXTS_ZH: &[(&str, &str)] = &[
     ),
     // Claims.
     ("too many claims of this batch are waiting; retry shortly", "该批次排队领取的人过多，请稍后重试"),
+    ("too many claims of this batch raced for its last vouchers; retry shortly", "该批次最后几张券争抢过多，请稍后重试"),
     ("the claim group failed", "本组领取未能完成"),
     ("too many entries of this batch are waiting; retry shortly", "该批次排队报名的人过多，请稍后重试"),
     // Paying and moving money.

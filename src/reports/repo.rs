@@ -285,12 +285,22 @@ fn voucher_counts(
     now: NaiveDateTime,
     used: i64,
 ) -> QueryResult<VoucherCounts> {
-    let batches: Vec<(i64, i64)> = voucher_batches::table
+    let batches: Vec<(i64, i64, i64)> = voucher_batches::table
         .filter(voucher_batches::campaign_id.eq(campaign_id))
-        .select((voucher_batches::quantity, voucher_batches::remaining))
+        .select((
+            voucher_batches::id,
+            voucher_batches::quantity,
+            voucher_batches::remaining,
+        ))
         .load(conn)?;
-    let issued: i64 = batches.iter().map(|(q, _)| q).sum();
-    let claimed: i64 = batches.iter().map(|(q, r)| q - r).sum();
+    // A batch's stock is its own column plus its stock shards (`vouchers::stock`).
+    let ids: Vec<i64> = batches.iter().map(|b| b.0).collect();
+    let in_shards = crate::vouchers::stock::in_shards(conn, &ids)?;
+    let issued: i64 = batches.iter().map(|b| b.1).sum();
+    let claimed: i64 = batches
+        .iter()
+        .map(|(id, q, r)| q - r - in_shards.get(id).copied().unwrap_or(0))
+        .sum();
     // Expiry goes by the one rule in `vouchers::status` (a locked voucher past its
     // expires_at reads expired too); the index on (campaign_id, status, expires_at)
     // answers each count without touching the table.

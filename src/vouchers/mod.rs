@@ -8,8 +8,10 @@
 //!
 //! Invariants:
 //! - a batch never issues more than its `quantity`: a claim (or a group of k)
-//!   decrements `remaining` with one conditional UPDATE (`remaining >= k`) in the
-//!   transaction that inserts the vouchers, and rolls back when no row changed;
+//!   decrements its stock with one conditional UPDATE (`remaining >= k`, on the
+//!   batch row or on one of its stock shards, [`stock`]) in the transaction that
+//!   inserts the vouchers, and rolls back when no row changed; a batch's stock is
+//!   `voucher_batches.remaining` plus its shards;
 //! - a resident never holds more than `per_user_limit` of a batch: each voucher takes
 //!   `slot = count + 1` under UNIQUE(batch_id, user_id, slot), so parallel claims of
 //!   one resident cannot both take the same slot (on SQLite `BEGIN IMMEDIATE`
@@ -30,4 +32,5 @@ pub mod models;
 pub mod repo;
 pub mod rules;
 pub mod status;
+pub mod stock;
 pub mod usable;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use serde_json::{json, Value};
-use wenlv::db::schema::{batch_day_claims, orders, voucher_batches, vouchers};
+use wenlv::db::schema::{batch_day_claims, orders, vouchers};
 
 use crate::campaigns_fixtures::batch_body;
 use crate::helpers::{Actor, TestApp};
@@ -195,11 +195,7 @@ fn claim_books(app: &TestApp, batch_id: i64) -> (Vec<i64>, i64, i64) {
         .select(vouchers::id)
         .load(&mut db)
         .expect("vouchers");
-    let remaining: i64 = voucher_batches::table
-        .find(batch_id)
-        .select(voucher_batches::remaining)
-        .first(&mut db)
-        .expect("batch");
+    let remaining = wenlv::vouchers::stock::remaining(&mut db, batch_id).expect("batch");
     let most = vouchers::table
         .filter(vouchers::batch_id.eq(batch_id))
         .group_by(vouchers::user_id)

@@ -43,6 +43,7 @@ mod sessions;
 mod statement_fixtures;
 mod statements;
 mod statements_crash;
+mod stock_shards;
 mod sweeper;
 mod vouchers;
 mod webhooks;

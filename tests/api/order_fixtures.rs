@@ -9,7 +9,8 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 use wenlv::db::schema::{
-    campaigns, merchant_day_stats, merchant_members, merchants, offers, orders, payments, voucher_batches, vouchers,
+    batch_stock_shards, campaigns, merchant_day_stats, merchant_members, merchants, offers, orders, payments,
+    voucher_batches, vouchers,
 };
 use wenlv::db::DbConnection;
 use wenlv::time::now;
@@ -468,10 +469,22 @@ pub fn check_invariants(conn: &mut DbConnection, initial_stock: &HashMap<i64, i6
         ))
         .load(conn)
         .expect("batches");
+    // A batch's stock is its own column plus its stock shards (`vouchers::stock`).
+    let shards: Vec<(i64, i64)> = batch_stock_shards::table
+        .select((batch_stock_shards::batch_id, batch_stock_shards::remaining))
+        .load(conn)
+        .expect("stock shards");
     for b in &batches {
         let issued = all_vouchers.iter().filter(|v| v.1 == b.0).count() as i64;
+        let in_shards: i64 = shards.iter().filter(|s| s.0 == b.0).map(|s| s.1).sum();
+        assert!(shards.iter().all(|s| s.1 >= 0), "a shard below 0");
         assert!(b.3 >= 0, "batch {} remaining {}", b.0, b.3);
-        assert_eq!(b.3, b.2 - issued, "batch {}: remaining vs quantity − issued", b.0);
+        assert_eq!(
+            b.3 + in_shards,
+            b.2 - issued,
+            "batch {}: remaining vs quantity − issued",
+            b.0
+        );
     }
     // 2. reserved ≤ budget, and reserved = batches' face value − void vouchers'.
     let all_campaigns: Vec<(i64, i64, i64)> = campaigns::table

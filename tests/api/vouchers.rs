@@ -6,7 +6,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 use futures_util::future::join_all;
 use serde_json::json;
-use wenlv::db::schema::{voucher_batches, vouchers};
+use wenlv::db::schema::vouchers;
 
 use crate::campaigns_fixtures::{at, batch_body, campaign_body, with};
 use crate::helpers::{id_number, Actor, TestApp};
@@ -29,12 +29,9 @@ fn count_vouchers(app: &TestApp, batch_id: i64) -> i64 {
         .expect("count")
 }
 
-fn remaining(app: &TestApp, batch_id: i64) -> i64 {
-    voucher_batches::table
-        .find(batch_id)
-        .select(voucher_batches::remaining)
-        .first(&mut app.db())
-        .expect("batch")
+/// The batch's stock: its row's plus its stock shards' (`vouchers::stock`).
+pub fn remaining(app: &TestApp, batch_id: i64) -> i64 {
+    wenlv::vouchers::stock::remaining(&mut app.db(), batch_id).expect("batch")
 }
 
 #[tokio::test]

@@ -8,7 +8,9 @@
 //! in arrival order (a resident twice in a group counts their first voucher against
 //! `per_user_limit`; when fewer remain than the group wants, the earliest win); one
 //! multi-row INSERT of the winners' vouchers (slot = count + 1, + 2, …); LAST the
-//! hot row, once: `remaining = remaining - k WHERE remaining >= k`, and for a batch
+//! hot row, once: `remaining = remaining - k WHERE remaining >= k` (on the batch
+//! row, or for a sharded batch on one of its stock shards, [`super::super::stock`]),
+//! and for a batch
 //! with a daily cap the day's row, once: `claimed = claimed + k` guarded by the cap
 //! ([`super::super::daily`]; when today has fewer left than the group wants, the
 //! earliest win and the rest are `sold_out_today`). On SQLite `BEGIN IMMEDIATE` makes
@@ -16,8 +18,11 @@
 //! instances the reads are not locked, so things can move under a group, and each
 //! rolls the whole group back and retries it with fresh reads:
 //! - another instance took stock or today's share of it (a guarded statement changes
-//!   no row): the retry locks the batch row and then the day's row first (the order
-//!   every claim takes them in), so its reads are exact;
+//!   no row), or no single stock shard has the group's k left: the retry locks the
+//!   batch row (or every stock shard, in shard order) and then the day's row first
+//!   (the order every claim takes them in), so its reads are exact;
+//! - PostgreSQL broke a deadlock by aborting this group (a resident's slot awaited
+//!   while the other holder waits on a row this group has locked): retried the same.
 //! - another instance gave one of the group's residents the same slot (the
 //!   UNIQUE(batch_id, user_id, slot) key): the retry reads the new count.
 //!
@@ -34,9 +39,10 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use super::super::daily;
 use super::super::models::{NewVoucher, VoucherRow};
 use super::super::rules::{refusal, Terms};
+use super::super::stock::{self, Read};
 use super::{batch_terms, claim};
-use crate::db::is_unique_violation;
 use crate::db::schema::{users, voucher_batches, vouchers};
+use crate::db::{is_deadlock, is_unique_violation};
 use crate::db::{write_tx, DbConnection};
 use crate::error::AppError;
 use crate::time::Clock;
@@ -76,7 +82,11 @@ enum GroupError {
 
 impl From<diesel::result::Error> for GroupError {
     fn from(e: diesel::result::Error) -> Self {
-        GroupError::App(e.into())
+        if is_deadlock(&e) {
+            GroupError::StockMoved
+        } else {
+            GroupError::App(e.into())
+        }
     }
 }
 
@@ -93,8 +103,13 @@ pub fn claim_group(
         match write_tx(conn, |c| group_once(c, clock, batch_id, users, lock_first)) {
             Ok(outcome) => return Ok(outcome),
             Err(GroupError::App(e)) => return Err(e),
-            Err(GroupError::SlotTaken) => continue,
-            Err(GroupError::StockMoved) => lock_first = true,
+            Err(GroupError::SlotTaken) => {
+                metrics::counter!("claim_group_retries_total", "reason" => "slot_taken").increment(1);
+            }
+            Err(GroupError::StockMoved) => {
+                metrics::counter!("claim_group_retries_total", "reason" => "stock_moved").increment(1);
+                lock_first = true;
+            }
         }
     }
     tracing::info!(
@@ -115,18 +130,28 @@ fn group_once(
 ) -> Result<GroupOutcome, GroupError> {
     let at = clock.now();
     let day = clock.day_of(at);
-    if lock_first && matches!(conn, DbConnection::Postgresql(_)) {
-        // A no-op UPDATE takes the row lock, so the read below is the stock itself
-        // (a capped batch's day row is locked after it, below: the order every claim
-        // takes them in).
-        diesel::update(voucher_batches::table.filter(voucher_batches::id.eq(batch_id)))
-            .set(voucher_batches::remaining.eq(voucher_batches::remaining))
-            .execute(conn)?;
-    }
-    let Some((terms, remaining)) = batch_terms(conn, batch_id)? else {
+    let postgres = matches!(conn, DbConnection::Postgresql(_));
+    // Whether the stock read below is the stock itself until COMMIT.
+    let exact = lock_first || !postgres;
+    let shards = if lock_first && postgres {
+        // Every shard locked in shard order, or for a batch kept in one row a no-op
+        // UPDATE that takes its lock (a capped batch's day row is locked after it,
+        // below: the order every claim takes them in).
+        let locked = stock::shards_of(conn, batch_id, Read::Locked)?;
+        if locked.is_empty() {
+            diesel::update(voucher_batches::table.filter(voucher_batches::id.eq(batch_id)))
+                .set(voucher_batches::remaining.eq(voucher_batches::remaining))
+                .execute(conn)?;
+        }
+        locked
+    } else {
+        stock::shards_of(conn, batch_id, Read::Snapshot)?
+    };
+    let Some((terms, own_stock)) = batch_terms(conn, batch_id)? else {
         let answers = users.iter().map(|_| Err(AppError::not_found())).collect();
         return Ok(GroupOutcome { answers, seen: None });
     };
+    let remaining = own_stock + stock::total(&shards);
     if let Some(code) = terms.batch_refusal(at) {
         let answers = users.iter().map(|_| Err(refusal(code))).collect();
         let seen = Some(Seen {
@@ -194,6 +219,11 @@ fn group_once(
     }
 
     let taking = winners.len() as i64;
+    if taking > 0 && !shards.is_empty() && !exact && !stock::one_shard_has(&shards, taking) {
+        // The end of a sale: the stock is there in all, but taking it needs several
+        // shards, which only a transaction holding all of them may take.
+        return Err(GroupError::StockMoved);
+    }
     if taking > 0 {
         let rows = insert_vouchers(conn, winners).map_err(|e| {
             if is_unique_violation(&e) {
@@ -209,14 +239,19 @@ fn group_once(
             }
         }
         // Last: the contended row, once for the whole group.
-        let taken = diesel::update(
-            voucher_batches::table
-                .filter(voucher_batches::id.eq(batch_id))
-                .filter(voucher_batches::remaining.ge(taking)),
-        )
-        .set(voucher_batches::remaining.eq(voucher_batches::remaining - taking))
-        .execute(conn)?;
-        if taken == 0 {
+        let taken = if shards.is_empty() {
+            diesel::update(
+                voucher_batches::table
+                    .filter(voucher_batches::id.eq(batch_id))
+                    .filter(voucher_batches::remaining.ge(taking)),
+            )
+            .set(voucher_batches::remaining.eq(voucher_batches::remaining - taking))
+            .execute(conn)?
+                == 1
+        } else {
+            stock::take(conn, batch_id, &shards, taking, exact)?
+        };
+        if !taken {
             return Err(GroupError::StockMoved);
         }
         // Then the day's row, once, guarded by the cap.

@@ -7,7 +7,9 @@
 //! ([`super::daily`]); the voucher INSERT (slot = count + 1, guarded by
 //! UNIQUE(batch_id, user_id, slot)); and, LAST, the contended conditional
 //! `UPDATE voucher_batches SET remaining = remaining - 1 WHERE id = ? AND remaining > 0`,
-//! then the day's guarded upsert. Updating the hot rows last keeps their row locks
+//! then the day's guarded upsert (for a sharded batch the UPDATE is on one of its
+//! stock shards with stock, [`super::stock`]; a shard emptied meanwhile on
+//! PostgreSQL retries the claim with a fresh read). Updating the hot rows last keeps their row locks
 //! (PostgreSQL) for one round trip only, the COMMIT; no row changed means sold out
 //! (or, for the day row, sold out today) and the whole claim rolls back. Every
 //! claim path takes the batch row before the day row, so they never deadlock. On PostgreSQL two parallel claims of one resident can read the same count;
@@ -26,10 +28,11 @@ use super::daily;
 use super::models::{NewVoucher, VoucherRow};
 use super::rules::{refusal, Terms};
 use super::status::{filter_by_status, VoucherStatus};
+use super::stock::{self, Read};
 use super::usable::UsableWindow;
 use crate::campaigns::models::{Allocation, CampaignStatus};
-use crate::db::is_unique_violation;
 use crate::db::schema::{campaigns, users, voucher_batches, vouchers};
+use crate::db::{is_deadlock, is_unique_violation};
 use crate::db::{write_tx, DbConnection};
 use crate::error::{AppError, Code};
 use crate::http::PageRequest;
@@ -150,11 +153,18 @@ enum ClaimError {
     App(AppError),
     /// Another claim of this resident took the slot first: retry with a fresh count.
     SlotTaken,
+    /// Another claim emptied the stock shard this one picked (or PostgreSQL broke a
+    /// deadlock by aborting it): retry with a fresh read of the shards.
+    StockMoved,
 }
 
 impl From<diesel::result::Error> for ClaimError {
     fn from(e: diesel::result::Error) -> Self {
-        ClaimError::App(e.into())
+        if is_deadlock(&e) {
+            ClaimError::StockMoved
+        } else {
+            ClaimError::App(e.into())
+        }
     }
 }
 
@@ -167,18 +177,28 @@ impl From<AppError> for ClaimError {
 /// Claims one voucher of `batch_id` for `user_id` in its own transaction; the first
 /// failing check of API.md's order decides the error.
 pub fn claim(conn: &mut DbConnection, clock: &Clock, batch_id: i64, user_id: i64) -> Result<VoucherRow, AppError> {
+    let mut stock_moved = false;
     for _ in 0..MAX_CLAIM_ATTEMPTS {
         match write_tx(conn, |c| claim_once(c, clock, batch_id, user_id)) {
             Ok(voucher) => return Ok(voucher),
             Err(ClaimError::App(e)) => return Err(e),
-            Err(ClaimError::SlotTaken) => continue,
+            Err(ClaimError::SlotTaken) => stock_moved = false,
+            Err(ClaimError::StockMoved) => stock_moved = true,
         }
+    }
+    if stock_moved {
+        // Each retry saw stock that others took first: nothing changed, try later.
+        return Err(AppError::new(
+            Code::Overloaded,
+            "too many claims of this batch raced for its last vouchers; retry shortly",
+        ));
     }
     Err(refusal(Code::ClaimLimitReached))
 }
 
 fn claim_once(conn: &mut DbConnection, clock: &Clock, batch_id: i64, user_id: i64) -> Result<VoucherRow, ClaimError> {
     let at = clock.now();
+    let shards = stock::shards_of(conn, batch_id, Read::Snapshot)?;
     let held = vouchers::table
         .filter(vouchers::batch_id.eq(batch_id))
         .filter(vouchers::user_id.eq(user_id))
@@ -193,7 +213,8 @@ fn claim_once(conn: &mut DbConnection, clock: &Clock, batch_id: i64, user_id: i6
         .filter(voucher_batches::id.eq(batch_id))
         .select((terms_columns!(), held, verified_at))
         .first(conn)?;
-    let (terms, remaining) = ctx.terms.split();
+    let (terms, own_stock) = ctx.terms.split();
+    let remaining = own_stock + stock::total(&shards);
     let held = ctx.held.unwrap_or(0);
     let day = clock.day_of(at);
     let refused = match terms.batch_refusal(at) {
@@ -226,16 +247,29 @@ fn claim_once(conn: &mut DbConnection, clock: &Clock, batch_id: i64, user_id: i6
             }
         })?;
 
-    // Last: the contended row. Zero rows means another claim took the last one.
-    let taken = diesel::update(
-        voucher_batches::table
-            .filter(voucher_batches::id.eq(batch_id))
-            .filter(voucher_batches::remaining.gt(0)),
-    )
-    .set(voucher_batches::remaining.eq(voucher_batches::remaining - 1))
-    .execute(conn)?;
-    if taken == 0 {
-        return Err(ClaimError::App(refusal(Code::SoldOut)));
+    // Last: the contended row. Zero rows means another claim took the last one
+    // (of a sharded batch: the last of the picked shard, which on PostgreSQL says
+    // nothing of the others, so the claim retries with a fresh read of them).
+    if shards.is_empty() {
+        let taken = diesel::update(
+            voucher_batches::table
+                .filter(voucher_batches::id.eq(batch_id))
+                .filter(voucher_batches::remaining.gt(0)),
+        )
+        .set(voucher_batches::remaining.eq(voucher_batches::remaining - 1))
+        .execute(conn)?;
+        if taken == 0 {
+            return Err(ClaimError::App(refusal(Code::SoldOut)));
+        }
+    } else {
+        let exact = matches!(conn, DbConnection::Sqlite(_));
+        if !stock::take(conn, batch_id, &shards, 1, exact)? {
+            return Err(if exact {
+                ClaimError::App(refusal(Code::SoldOut))
+            } else {
+                ClaimError::StockMoved
+            });
+        }
     }
     // Then the day's count: no row changed means another claim took today's last.
     if let Some(cap) = terms.daily_quantity {
