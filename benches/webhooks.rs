@@ -220,10 +220,10 @@ impl Probe {
             "  {phase}: {checkouts:.0} request checkouts, mean pool wait {pool_wait:.2} ms; \
              {txs:.0} write transactions, mean {tx:.2} ms{flushes}"
         );
-        let (send, passes) = self.mean_ms(before, "webhook_sender_step_seconds", "{step=\"send\"}");
+        let (send, passes) = self.mean_ms(before, "webhook_sender_step_seconds", "{step=\"sending\"}");
         if passes > 0.0 {
-            let (claim, claims) = self.mean_ms(before, "webhook_sender_step_seconds", "{step=\"claim\"}");
-            let (record, _) = self.mean_ms(before, "webhook_sender_step_seconds", "{step=\"record\"}");
+            let (claim, claims) = self.mean_ms(before, "webhook_sender_step_seconds", "{step=\"claiming\"}");
+            let (record, _) = self.mean_ms(before, "webhook_sender_step_seconds", "{step=\"recording\"}");
             let attempts = self.delta(before, "webhook_attempts_total{outcome=\"2xx\"}")
                 + self.delta(before, "webhook_attempts_total{outcome=\"non_2xx\"}");
             let db_share = (claim * claims + record * passes) / 1000.0 / wall;

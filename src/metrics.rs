@@ -168,11 +168,11 @@ crate::text_enum! {
     /// costs the database (claim, record) shows apart from the POSTs themselves.
     pub enum SenderStep {
         /// Leasing due deliveries (the claim's transactions and the read of their bodies).
-        Claim = "claim",
+        Claim = "claiming",
         /// The POSTs, from the first one sent to the last one answered.
-        Send = "send",
+        Send = "sending",
         /// Writing the pass's attempts and moving its deliveries.
-        Record = "record",
+        Record = "recording",
     }
 }
 
