@@ -32,13 +32,19 @@ async fn both_consoles_load_the_shared_script_before_their_own() {
         let shared = html.find("<script src=\"/common/console.js\" defer>");
         let own_script = html.find(&format!("<script src=\"{own}\" defer>"));
         assert!(shared.is_some() && own_script.is_some(), "{page} loads both scripts");
-        assert!(shared < own_script, "{page}: the shared script comes first (deferred scripts run in order)");
+        assert!(
+            shared < own_script,
+            "{page}: the shared script comes first (deferred scripts run in order)"
+        );
     }
     // The shared script is served under the same policy and cache rules as the pages' own.
     let shared = app.get_root("/common/console.js", None).await;
     assert!(shared.text.contains("window.WenlvConsole"));
     let own = app.get_root("/merchant/app.js", None).await;
-    assert_eq!(shared.headers["content-security-policy"], own.headers["content-security-policy"]);
+    assert_eq!(
+        shared.headers["content-security-policy"],
+        own.headers["content-security-policy"]
+    );
     assert_ne!(shared.headers["etag"], own.headers["etag"]);
 }
 
