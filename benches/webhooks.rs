@@ -16,7 +16,7 @@
 
 mod common;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -144,6 +144,108 @@ fn receiver(got: web::Data<Received>) -> String {
     format!("http://127.0.0.1:{port}/hook")
 }
 
+/// What the service and the database had counted at one moment: the service's
+/// own metrics (`GET /metrics`) and, on PostgreSQL, this database's commits and
+/// the server's WAL flushes (`pg_stat_wal` is server-wide: other databases' work
+/// on the same server shows in it too).
+struct Probe {
+    metrics: HashMap<String, f64>,
+    commits: f64,
+    wal_syncs: f64,
+    at: Instant,
+}
+
+impl Probe {
+    async fn take(base: &str, conn: &mut DbConnection) -> Probe {
+        let text = reqwest::get(format!("{base}/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        let metrics = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit_once(' '))
+            .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
+            .collect();
+        let (commits, wal_syncs) = match conn {
+            DbConnection::Postgresql(_) => {
+                // Statistics reach the views at the end of a transaction; ask for a fresh snapshot.
+                conn.batch_execute("SELECT pg_stat_clear_snapshot()").expect("snapshot");
+                let row: PgCounters = diesel::sql_query(
+                    "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::BIGINT AS commits, \
+                     (SELECT wal_sync FROM pg_stat_wal)::BIGINT AS wal_syncs",
+                )
+                .get_result(conn)
+                .expect("pg counters");
+                (row.commits as f64, row.wal_syncs as f64)
+            }
+            DbConnection::Sqlite(_) => (f64::NAN, f64::NAN),
+        };
+        Probe {
+            metrics,
+            commits,
+            wal_syncs,
+            at: Instant::now(),
+        }
+    }
+
+    fn delta(&self, before: &Probe, key: &str) -> f64 {
+        self.metrics.get(key).copied().unwrap_or(0.0) - before.metrics.get(key).copied().unwrap_or(0.0)
+    }
+
+    /// Mean of histogram `name` (seconds) over the span, in ms, and its count.
+    fn mean_ms(&self, before: &Probe, name: &str, labels: &str) -> (f64, f64) {
+        let count = self.delta(before, &format!("{name}_count{labels}"));
+        let sum = self.delta(before, &format!("{name}_sum{labels}"));
+        (if count > 0.0 { sum / count * 1000.0 } else { 0.0 }, count)
+    }
+
+    /// Where a phase's time went, from `before` to this probe.
+    fn report(&self, before: &Probe, phase: &str) {
+        let wall = self.at.duration_since(before.at).as_secs_f64();
+        let (pool_wait, checkouts) = self.mean_ms(before, "db_pool_wait_seconds", "");
+        let (tx, txs) = self.mean_ms(before, "db_write_tx_seconds", "");
+        let flushes = if self.commits.is_nan() {
+            String::new()
+        } else {
+            format!(
+                "; {:.0} commits/s, {:.0} WAL syncs/s (server-wide)",
+                (self.commits - before.commits) / wall,
+                (self.wal_syncs - before.wal_syncs) / wall
+            )
+        };
+        println!(
+            "  {phase}: {checkouts:.0} request checkouts, mean pool wait {pool_wait:.2} ms; \
+             {txs:.0} write transactions, mean {tx:.2} ms{flushes}"
+        );
+        let (send, passes) = self.mean_ms(before, "webhook_sender_step_seconds", "{step=\"sending\"}");
+        if passes > 0.0 {
+            let (claim, claims) = self.mean_ms(before, "webhook_sender_step_seconds", "{step=\"claiming\"}");
+            let (record, _) = self.mean_ms(before, "webhook_sender_step_seconds", "{step=\"recording\"}");
+            let attempts = self.delta(before, "webhook_attempts_total{outcome=\"2xx\"}")
+                + self.delta(before, "webhook_attempts_total{outcome=\"non_2xx\"}");
+            let db_share = (claim * claims + record * passes) / 1000.0 / wall;
+            println!(
+                "  {phase} sender: {passes:.0} passes with work ({:.1} attempts each), {claims:.0} claims; \
+                 mean claim {claim:.2} ms, send {send:.2} ms, record {record:.2} ms; \
+                 claiming and recording took {:.0}% of the phase",
+                attempts / passes,
+                db_share * 100.0
+            );
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct PgCounters {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    commits: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    wal_syncs: i64,
+}
+
 async fn redeem_all(base: &str, token: &str, merchant: usize, n: usize, clients: usize) -> Stats {
     let client = reqwest::Client::new();
     let (base, token) = (Arc::new(base.to_owned()), Arc::new(token.to_owned()));
@@ -192,14 +294,18 @@ async fn main() {
     assert_eq!(registered.status(), 201, "webhook registered");
     println!("webhooks on {engine:?}: {n} redemptions per side, {clients} clients, pool {pool_size}, receiver {url}");
 
+    let before_baseline = Probe::take(&base, &mut conn).await;
     let baseline = redeem_all(&base, &tokens[1], 2, n, clients).await;
+    let before_hooks = Probe::take(&base, &mut conn).await;
     let started = Instant::now();
     let with_hooks = redeem_all(&base, &tokens[0], 1, n, clients).await;
     let redeemed_by = started.elapsed();
+    let after_hooks = Probe::take(&base, &mut conn).await;
     let deadline = Instant::now() + Duration::from_secs(600);
     while got.ids.lock().expect("ids").len() < n && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let drained = Probe::take(&base, &mut conn).await;
     let delivered = got.ids.lock().expect("ids").len();
     let last = got.last.lock().expect("last").unwrap_or_else(Instant::now);
     let span = last.duration_since(started);
@@ -223,6 +329,10 @@ async fn main() {
         ms(span.saturating_sub(redeemed_by)) / 1000.0
     );
     println!("  {posts} POSTs, {} duplicates", posts.saturating_sub(delivered));
+    println!("where the time goes");
+    before_hooks.report(&before_baseline, "without webhooks");
+    after_hooks.report(&before_hooks, "with webhooks   ");
+    drained.report(&after_hooks, "draining after  ");
 
     let left: i64 = orders::table
         .filter(orders::status.eq("paid"))

@@ -187,6 +187,10 @@ pub struct WebhookSettings {
     pub poll_interval_ms: u64,
     /// Deliveries one instance claims per pass.
     pub batch: i64,
+    /// The sender's own database connections, apart from `database.max_connections`.
+    pub sender_connections: u32,
+    /// The sender's pause between passes while every request connection is in use.
+    pub yield_to_requests_ms: u64,
     /// Time allowed for one POST, connection included.
     pub timeout_ms: u64,
     /// How long a claimed delivery is this instance's before another may take it over.

@@ -10,7 +10,8 @@
 //! hash of the content) and `Cache-Control: no-cache`; browsers revalidate and get a
 //! 304 until a new binary serves different bytes. A Content-Security-Policy allows
 //! only this origin's script, style and API: no inline script, nothing from a CDN.
-//! The merchants' console ([`crate::merchant_console`]) is served the same way.
+//! The merchants' console ([`crate::merchant_console`]) is served the same way, and
+//! both pages load the script they share, `static/common/console.js`, from here.
 
 use std::sync::OnceLock;
 
@@ -48,6 +49,12 @@ static SCRIPT: Asset = Asset::new(
     "text/javascript; charset=utf-8",
 );
 static STYLE: Asset = Asset::new(include_bytes!("../static/admin/app.css"), "text/css; charset=utf-8");
+/// What both consoles' scripts stand on (session, API client, language, formatting,
+/// DOM helpers); each page loads it before its own `app.js`.
+static COMMON_SCRIPT: Asset = Asset::new(
+    include_bytes!("../static/common/console.js"),
+    "text/javascript; charset=utf-8",
+);
 
 /// Only this origin: the page's own script and style, the API, and the `data:`
 /// favicon; `blob:` for the CSV download link.
@@ -67,6 +74,11 @@ pub async fn script(req: HttpRequest) -> HttpResponse {
 /// `GET /admin/app.css`.
 pub async fn stylesheet(req: HttpRequest) -> HttpResponse {
     serve(&req, &STYLE)
+}
+
+/// `GET /common/console.js`: the consoles' shared script.
+pub async fn common_script(req: HttpRequest) -> HttpResponse {
+    serve(&req, &COMMON_SCRIPT)
 }
 
 /// Answers with `asset` (or 304 when the client holds it) under the strict policy.

@@ -163,6 +163,24 @@ pub fn webhook_attempt(acknowledged: bool) {
     metrics::counter!("webhook_attempts_total", "outcome" => outcome).increment(1);
 }
 
+crate::text_enum! {
+    /// The steps of one webhook sender pass, timed apart so that what the sender
+    /// costs the database (claim, record) shows apart from the POSTs themselves.
+    pub enum SenderStep {
+        /// Leasing due deliveries (the claim's transactions and the read of their bodies).
+        Claim = "claiming",
+        /// The POSTs, from the first one sent to the last one answered.
+        Send = "sending",
+        /// Writing the pass's attempts and moving its deliveries.
+        Record = "recording",
+    }
+}
+
+/// How long one step of a webhook sender pass took (`webhook_sender_step_seconds`).
+pub fn webhook_sender_step(step: SenderStep, took: Duration) {
+    metrics::histogram!("webhook_sender_step_seconds", "step" => step.as_str()).record(took.as_secs_f64());
+}
+
 /// A login or registration attempt was refused by the rate limiter.
 pub fn rate_limited(what: &'static str) {
     metrics::counter!("rate_limited_total", "endpoint" => what).increment(1);

@@ -42,6 +42,8 @@ route_table!(dashboard_pages, DASHBOARD_ROUTES, {
     "/merchant/" => { get: merchant_console::index },
     "/merchant/app.js" => { get: merchant_console::script },
     "/merchant/app.css" => { get: merchant_console::stylesheet },
+    // What both pages' scripts share (the session, the API client, the language).
+    "/common/console.js" => { get: dashboard::common_script },
 });
 
 // Routes under `/api/v1`.

@@ -36,6 +36,8 @@ pub struct Application {
     sweep_interval: Duration,
     webhooks: crate::config::WebhookSettings,
     webhook_client: reqwest::Client,
+    /// The webhook sender's own connections; none when it does not run.
+    sender_pool: Option<Pool>,
     settings: Arc<Settings>,
     shutting_down: Arc<AtomicBool>,
     drain: Duration,
@@ -97,6 +99,8 @@ impl Application {
         let shutting_down = Arc::new(AtomicBool::new(false));
         let webhooks = settings.webhooks.clone();
         let webhook_client = crate::webhooks::sender::client(&webhooks)?;
+        let sender_pool =
+            (webhooks.poll_interval_ms > 0).then(|| crate::webhooks::sender::pool(&settings.database, &webhooks));
         let shared_rate_limits = settings.database.engine() == db::Engine::Postgres;
         let limiter = Arc::new(RateLimiter::new(settings.rate_limit.max_tracked_keys));
         let limiter_sweep_interval = Duration::from_secs(settings.rate_limit.sweep_interval_seconds);
@@ -126,6 +130,7 @@ impl Application {
             sweep_interval,
             webhooks,
             webhook_client,
+            sender_pool,
             settings,
             shutting_down,
             drain,
@@ -168,8 +173,9 @@ impl Application {
             ))
         });
         let webhooks = &self.webhooks;
-        let sender = (webhooks.poll_interval_ms > 0).then(|| {
+        let sender = self.sender_pool.clone().map(|sender_pool| {
             tokio::spawn(crate::webhooks::sender::run_forever(
+                sender_pool,
                 self.pool.clone(),
                 webhooks.clone(),
                 self.webhook_client.clone(),

@@ -153,17 +153,29 @@ pub fn is_deadlock(error: &diesel::result::Error) -> bool {
     matches!(error, diesel::result::Error::DatabaseError(_, info) if info.message().contains("deadlock detected"))
 }
 
-/// Builds the pool. Checkouts are not tested with a round trip (it costs throughput
-/// while hot rows are locked); a broken connection is dropped by `has_broken`.
+/// Builds the pool, waiting for its first connection (so a database that is not
+/// there fails start-up). Checkouts are not tested with a round trip (it costs
+/// throughput while hot rows are locked); a broken connection is dropped by
+/// `has_broken`.
 pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
     let manager = ConnectionManager::new(&settings.url, settings.sqlite_busy_timeout_ms);
-    let pool = r2d2::Pool::builder()
+    Ok(pool_builder(settings).build(manager)?)
+}
+
+/// [`build_pool`] for a background job's own pool: returns at once and connects in
+/// the background, so start-up does not wait for a second first connection (the
+/// request pool has proved the database is there).
+pub fn build_lazy_pool(settings: &DatabaseSettings) -> Pool {
+    let manager = ConnectionManager::new(&settings.url, settings.sqlite_busy_timeout_ms);
+    pool_builder(settings).build_unchecked(manager)
+}
+
+fn pool_builder(settings: &DatabaseSettings) -> r2d2::Builder<ConnectionManager> {
+    r2d2::Pool::builder()
         .max_size(settings.max_connections.max(1))
         .min_idle(Some(1))
         .test_on_check_out(false)
         .connection_timeout(Duration::from_millis(settings.connection_timeout_ms.max(1)))
-        .build(manager)?;
-    Ok(pool)
 }
 
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (take the write lock

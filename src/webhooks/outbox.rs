@@ -1,12 +1,13 @@
 //! The outbox: events written in the transaction of the change they report, one
 //! delivery per live endpoint of the merchant, and the sender's side of it:
-//! claiming due deliveries under a lease and recording each attempt.
+//! claiming due deliveries under a lease and recording each pass's attempts.
 //!
 //! Whoever makes a move that merchants hear about calls [`enqueue`] inside that
 //! move's `write_tx` (orders: pay, redeem, refund, cancel, the sweeper's cancel,
 //! reverse; statements: the closing of each statement, `statement.closed`).
 
 use chrono::{Duration, NaiveDateTime};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -88,6 +89,7 @@ fn claim_endpoint(
     at: NaiveDateTime,
     lease: Duration,
 ) -> Result<Vec<i64>, diesel::result::Error> {
+    without_waiting_for_the_flush(conn)?;
     // The row lock that orders instances claiming the same endpoint (a no-op write).
     diesel::update(webhooks::table.find(webhook_id))
         .set(webhooks::id.eq(webhook_id))
@@ -229,54 +231,91 @@ impl Backoff {
     }
 }
 
-/// Logs the attempt and moves the delivery: delivered on a 2xx; else due again
-/// after the backoff, or failed once past the retry window. Only the lease holder
-/// gets here, but the UPDATE still requires `pending`, so a late duplicate changes
-/// nothing.
-pub fn record(conn: &mut DbConnection, due: &Due, outcome: &Outcome, backoff: Backoff) -> AppResult<()> {
+/// Records a whole pass's attempts (see [`record_one`]) in one write transaction:
+/// one commit for the pass instead of one per attempt. Should it fail, every
+/// delivery of the pass stays pending under its lease and is sent again once the
+/// lease lapses (a duplicate, which the contract allows).
+pub fn record(conn: &mut DbConnection, sent: &[(Due, Outcome)], backoff: Backoff) -> AppResult<()> {
     write_tx(conn, |c| {
-        diesel::insert_into(webhook_attempts::table)
-            .values(NewAttempt {
-                delivery_id: due.delivery_id,
-                webhook_id: due.webhook_id,
-                event_id: due.event_id,
-                attempted_at: outcome.at,
-                status_code: outcome.status_code.map(i32::from),
-                error: outcome.error.clone(),
-                duration_ms: outcome.duration_ms,
-            })
-            .execute(c)?;
-        let attempts = due.attempts + 1;
-        let target = webhook_deliveries::table
-            .filter(webhook_deliveries::id.eq(due.delivery_id))
-            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending));
-        if outcome.acknowledged() {
-            diesel::update(target)
-                .set((
-                    webhook_deliveries::status.eq(DeliveryStatus::Delivered),
-                    webhook_deliveries::attempts.eq(attempts),
-                    webhook_deliveries::delivered_at.eq(outcome.at),
-                    webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
-                ))
-                .execute(c)?;
-            return Ok(());
+        without_waiting_for_the_flush(c)?;
+        for (due, outcome) in sent {
+            record_one(c, due, outcome, backoff)?;
         }
-        let next = outcome.at + backoff.delay(attempts);
-        let status = if next > due.event_created_at + backoff.window {
-            DeliveryStatus::Failed
-        } else {
-            DeliveryStatus::Pending
-        };
+        Ok::<_, AppError>(())
+    })
+}
+
+/// Lets the sender's own transaction (a lease, or the attempts of a pass) commit
+/// without waiting for its WAL flush: PostgreSQL's `synchronous_commit = off` for
+/// this transaction only (`SET LOCAL`). Orders, payments and the outbox rows a
+/// change writes are never written so: their transactions keep the server's
+/// setting, and a flush for any of them flushes everything written before it.
+///
+/// Why losing one of these commits is safe: asynchronous commit can lose only the
+/// last few hundred milliseconds of such transactions, and only if the PostgreSQL
+/// server itself crashes (never the data of other transactions, never a torn
+/// state; an instance dying loses nothing). What such a loss undoes is a lease, or
+/// an attempt's log row with its delivery's move; the delivery is then pending,
+/// as it was before the lease, and is sent again (a duplicate, which the contract
+/// allows: at least once, deduplicate by `Wenlv-Event-Id`) or retried sooner than
+/// its backoff said; its retry window runs from the event's creation, so it still
+/// ends. Nothing ever sends fewer events. In return the sender adds no flushes of
+/// its own to those the requests wait for (on this machine a flush is ~5 ms, and a
+/// pass used to wait for several). SQLite's `synchronous = NORMAL` in WAL mode
+/// already commits without a sync, so there is nothing to do there.
+fn without_waiting_for_the_flush(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgresql(_) => conn.batch_execute("SET LOCAL synchronous_commit = off"),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+/// Logs one attempt and moves its delivery, inside the caller's transaction:
+/// delivered on a 2xx; else due again after the backoff, or failed once past the
+/// retry window. Only the lease holder gets here, but the UPDATE still requires
+/// `pending`, so a late duplicate changes nothing.
+fn record_one(c: &mut DbConnection, due: &Due, outcome: &Outcome, backoff: Backoff) -> QueryResult<()> {
+    diesel::insert_into(webhook_attempts::table)
+        .values(NewAttempt {
+            delivery_id: due.delivery_id,
+            webhook_id: due.webhook_id,
+            event_id: due.event_id,
+            attempted_at: outcome.at,
+            status_code: outcome.status_code.map(i32::from),
+            error: outcome.error.clone(),
+            duration_ms: outcome.duration_ms,
+        })
+        .execute(c)?;
+    let attempts = due.attempts + 1;
+    let target = webhook_deliveries::table
+        .filter(webhook_deliveries::id.eq(due.delivery_id))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending));
+    if outcome.acknowledged() {
         diesel::update(target)
             .set((
-                webhook_deliveries::status.eq(status),
+                webhook_deliveries::status.eq(DeliveryStatus::Delivered),
                 webhook_deliveries::attempts.eq(attempts),
-                webhook_deliveries::next_attempt_at.eq(next),
+                webhook_deliveries::delivered_at.eq(outcome.at),
                 webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
             ))
             .execute(c)?;
-        Ok::<_, AppError>(())
-    })
+        return Ok(());
+    }
+    let next = outcome.at + backoff.delay(attempts);
+    let status = if next > due.event_created_at + backoff.window {
+        DeliveryStatus::Failed
+    } else {
+        DeliveryStatus::Pending
+    };
+    diesel::update(target)
+        .set((
+            webhook_deliveries::status.eq(status),
+            webhook_deliveries::attempts.eq(attempts),
+            webhook_deliveries::next_attempt_at.eq(next),
+            webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(c)?;
+    Ok(())
 }
 
 #[cfg(test)]

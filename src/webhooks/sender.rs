@@ -1,6 +1,7 @@
 //! The background sender every instance runs: claims due deliveries under a lease,
-//! POSTs each signed body with a timeout, and records the attempt (delivered, or
-//! due again after an exponential backoff, or failed after the retry window).
+//! POSTs each signed body with a timeout, and records the pass's attempts in one
+//! transaction (each delivered, or due again after an exponential backoff, or
+//! failed after the retry window), through connections of its own.
 //!
 //! Instances need no other coordination: the lease taken by a conditional UPDATE
 //! keeps a delivery to one sender at a time, and a sender that dies mid-send only
@@ -13,8 +14,9 @@ use futures_util::future::join_all;
 
 use super::outbox::{self, Backoff, Due, Outcome};
 use super::signature;
-use crate::config::WebhookSettings;
+use crate::config::{DatabaseSettings, WebhookSettings};
 use crate::db::Pool;
+use crate::metrics::SenderStep;
 use crate::time::now;
 
 /// The sender's HTTP client: rustls, the configured timeout, no redirects (a
@@ -27,6 +29,16 @@ pub fn client(settings: &WebhookSettings) -> anyhow::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .user_agent("wenlv-webhooks/1")
         .build()?)
+}
+
+/// The sender's own connections (`webhooks.sender_connections`, one is enough: a
+/// pass claims, then records), apart from the request handlers' pool so that a
+/// busy sender never makes a request wait for a connection.
+pub fn pool(database: &DatabaseSettings, settings: &WebhookSettings) -> Pool {
+    crate::db::build_lazy_pool(&DatabaseSettings {
+        max_connections: settings.sender_connections,
+        ..database.clone()
+    })
 }
 
 fn backoff(settings: &WebhookSettings) -> Backoff {
@@ -94,20 +106,24 @@ async fn send_in_order(client: &reqwest::Client, due: Vec<Due>) -> Vec<(Due, Out
 
 /// One pass: claims what is due (endpoint by endpoint, see [`outbox::claim`]),
 /// sends each endpoint's deliveries in order and the endpoints concurrently, then
-/// records each outcome. Returns how many deliveries it attempted.
+/// records the outcomes in one transaction. Returns how many deliveries it
+/// attempted. `pool` is the sender's own ([`pool`]), not the requests'.
 pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &WebhookSettings) -> anyhow::Result<usize> {
     let claim_pool = pool.clone();
     let (limit, lease) = (settings.batch, chrono::Duration::milliseconds(settings.lease_ms));
     let per_endpoint = per_endpoint(settings);
+    let claiming = Instant::now();
     let due = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Due>> {
         let mut conn = claim_pool.get()?;
         Ok(outbox::claim(&mut conn, limit, per_endpoint, lease)?)
     })
     .await??;
+    crate::metrics::webhook_sender_step(SenderStep::Claim, claiming.elapsed());
     if due.is_empty() {
         return Ok(0);
     }
     let count = due.len();
+    let sending = Instant::now();
     // `claim` answers in delivery id order, so each endpoint's queue keeps it.
     let mut queues: Vec<(i64, Vec<Due>)> = Vec::new();
     for d in due {
@@ -121,31 +137,42 @@ pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &Webhook
         .into_iter()
         .flatten()
         .collect();
+    crate::metrics::webhook_sender_step(SenderStep::Send, sending.elapsed());
+    let recording = Instant::now();
     let record_pool = pool.clone();
     let backoff = backoff(settings);
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let mut conn = record_pool.get()?;
-        for (due, outcome) in &sent {
-            if let Err(error) = outbox::record(&mut conn, due, outcome, backoff) {
-                tracing::warn!(error = %error, delivery_id = due.delivery_id, "webhook attempt not recorded");
-            }
+        for (_, outcome) in &sent {
             crate::metrics::webhook_attempt(outcome.acknowledged());
+        }
+        let mut conn = record_pool.get()?;
+        if let Err(error) = outbox::record(&mut conn, &sent, backoff) {
+            // Nothing of the pass is recorded: its deliveries go again after the lease.
+            tracing::warn!(error = %error, attempts = sent.len(), "webhook attempts not recorded");
         }
         Ok(())
     })
     .await??;
+    crate::metrics::webhook_sender_step(SenderStep::Record, recording.elapsed());
     Ok(count)
 }
 
 /// Sends every `webhooks.poll_interval_ms` until `stop` turns true. A pass that
-/// found work is followed at once by another, so a backlog drains at full speed.
+/// found work is followed at once by another, so a backlog drains at full speed,
+/// unless every connection of the request handlers' pool (`requests`) is in use:
+/// then the database is what requests are waiting for, and the sender pauses
+/// `webhooks.yield_to_requests_ms` between passes. Events wait a little longer in
+/// a burst (they are asynchronous anyway); a redemption at the counter does not.
+/// The pause is short, so under sustained load deliveries still go on.
 pub async fn run_forever(
     pool: Pool,
+    requests: Pool,
     settings: WebhookSettings,
     client: reqwest::Client,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let interval = Duration::from_millis(settings.poll_interval_ms.max(1));
+    let yield_to_requests = Duration::from_millis(settings.yield_to_requests_ms);
     loop {
         let busy = match send_once(&pool, &client, &settings).await {
             Ok(n) => n > 0,
@@ -157,12 +184,25 @@ pub async fn run_forever(
         if *stop.borrow() {
             break;
         }
-        if busy {
+        let pause = if !busy {
+            interval
+        } else if requests_saturated(&requests) {
+            yield_to_requests
+        } else {
+            Duration::ZERO
+        };
+        if pause.is_zero() {
             continue;
         }
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = stop.changed() => break,
         }
     }
+}
+
+/// Whether every connection the request handlers may open is open and in use.
+fn requests_saturated(requests: &Pool) -> bool {
+    let state = requests.state();
+    state.idle_connections == 0 && state.connections >= requests.max_size()
 }

@@ -1,20 +1,17 @@
 // The administrators' dashboard: plain JavaScript over the /api/v1 contract (API.md).
 //
-// - Tokens live in sessionStorage (gone when the tab closes). The access token is
-//   refreshed shortly before it expires, or once after a 401; refreshes are made one
-//   at a time because a refresh token is spent on use and reusing a spent one revokes
-//   the whole family.
 // - Whether the user may see anything is decided by the server: a 403 from an admin
 //   endpoint shows "administrators only" and nothing else.
 // - Money arrives in integer fen and is shown in yuan with BigInt arithmetic, so no
 //   floating point ever touches an amount.
+// - The session (tokens in sessionStorage, refreshed one at a time), the API client,
+//   the language plumbing, formatting and DOM helpers are the consoles' shared
+//   script (static/common/console.js), loaded first.
 // - The chart is an inline SVG drawn here; no library, nothing loaded from elsewhere.
 'use strict';
 
 (function () {
-  const API = '/api/v1';
-  const SESSION_KEY = 'wenlv.admin.session';
-  const LANG_KEY = 'wenlv.admin.lang';
+  const { yuan, when, $, h, show, say, ApiError, Refused, SignedOut } = WenlvConsole;
   const SVG_NS = 'http://www.w3.org/2000/svg';
 
   // ---------------------------------------------------------------- language
@@ -135,68 +132,32 @@
     line_subsidy: 'Subsidy', line_clawback: 'Clawback', order: 'Order', amount: 'Amount', redeemed_at: 'Redeemed', hold_reason: 'Hold reason',
   });
 
-  let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';
-
-  function t(key, vars) {
-    const text = (DICT[lang][key] !== undefined ? DICT[lang][key] : DICT.zh[key]) ?? key;
-    return vars ? text.replace(/\{(\w+)\}/g, (_, k) => (vars[k] !== undefined ? String(vars[k]) : '')) : text;
-  }
-  const categoryName = (c) => (DICT[lang]['cat_' + c] ?? c);
-  const districtName = (d) => (DICT[lang]['dist_' + d] ?? d);
-
-  function applyLanguage() {
-    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
-    document.title = t('app_title');
-    for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-    const sw = $('lang-switch');
-    sw.textContent = lang === 'zh' ? 'English' : '中文';
-    sw.lang = lang === 'zh' ? 'en' : 'zh-CN';
-  }
+  const ui = WenlvConsole.open({
+    dict: DICT, langKey: 'wenlv.admin.lang', sessionKey: 'wenlv.admin.session',
+    views: ['login', 'refused', 'dashboard'],
+    // Whether the user may see anything is the server's decision: a 403 from an
+    // admin endpoint shows "administrators only" and nothing else.
+    onForbidden: showRefused,
+    onSignedIn: openDashboard,
+    describe,
+  });
+  const { t, api, guard, showView, signOut } = ui;
+  const categoryName = (c) => (DICT[ui.lang()]['cat_' + c] ?? c);
+  const districtName = (d) => (DICT[ui.lang()]['dist_' + d] ?? d);
 
   // ---------------------------------------------------------------- formatting
-  /** Integer fen → "¥1,234.50" with integer arithmetic only. */
-  function yuan(fen) {
-    if (fen === null || fen === undefined) return '—';
-    let n = BigInt(fen);
-    const negative = n < 0n;
-    if (negative) n = -n;
-    const whole = (n / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-    const cents = (n % 100n).toString().padStart(2, '0');
-    return (negative ? '-¥' : '¥') + whole + '.' + cents;
-  }
   const count = (n) => (n === null || n === undefined ? '—' : BigInt(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ','));
   /** A leverage ratio as "1 : 8.53"; null (no subsidy yet) as "—". */
   const ratio = (r) => (r === null || r === undefined ? '—' : '1 : ' + Number(r).toFixed(2));
-  function when(iso) {
-    if (!iso) return '—';
-    const d = new Date(iso);
-    const p = (x) => String(x).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-  }
   const day = (iso) => (iso ? when(iso).slice(0, 10) : '—');
 
   // ---------------------------------------------------------------- DOM helpers
-  const $ = (id) => document.getElementById(id);
-  /** h('td', {class: 'num'}, 'text', childNode, …): builds elements without innerHTML. */
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-      else if (k === 'class') el.className = v;
-      else el.setAttribute(k, v === true ? '' : v);
-    }
-    for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
-    return el;
-  }
   function svg(tag, attrs, ...children) {
     const el = document.createElementNS(SVG_NS, tag);
     for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
     for (const c of children) el.append(c instanceof Node ? c : String(c));
     return el;
   }
-  function show(el, visible) { el.hidden = !visible; }
-  function say(el, text) { el.textContent = text || ''; show(el, !!text); }
 
   /** A table from column specs {label, num?, cell: row => text|Node}. */
   function table(caption, columns, rows, emptyText) {
@@ -209,83 +170,7 @@
           i === 0 && c.header ? h('th', { scope: 'row' }, c.cell(r)) : h('td', { class: c.num ? 'num' : null }, c.cell(r))))))));
   }
 
-  // ---------------------------------------------------------------- session and API
-  let session = null; // {access_token, refresh_token, expires_at (ms)}
-  try { session = JSON.parse(sessionStorage.getItem(SESSION_KEY)); } catch (_) { session = null; }
-
-  function saveSession(pair) {
-    session = {
-      access_token: pair.access_token,
-      refresh_token: pair.refresh_token,
-      expires_at: Date.now() + Number(pair.expires_in) * 1000,
-    };
-    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  }
-  function dropSession() {
-    session = null;
-    sessionStorage.removeItem(SESSION_KEY);
-  }
-
-  class ApiError extends Error {
-    constructor(status, problem) {
-      super((problem && (problem.detail || problem.title)) || String(status));
-      this.status = status;
-      this.code = problem && problem.code;
-      this.problem = problem;
-    }
-  }
-  class Refused extends Error {}
-  class SignedOut extends Error {}
-
-  let refreshing = null;
-  /** One refresh at a time: a second caller waits for the first one's answer. */
-  function refresh() {
-    if (!refreshing) {
-      const token = session && session.refresh_token;
-      refreshing = (async () => {
-        if (!token) return false;
-        const res = await fetch(API + '/auth/refresh', {
-          method: 'POST', headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ refresh_token: token }),
-        });
-        if (!res.ok) return false;
-        saveSession(await res.json());
-        return true;
-      })().catch(() => false).finally(() => { refreshing = null; });
-    }
-    return refreshing;
-  }
-
-  /** Calls the API with the bearer token; returns the Response (for blobs) or JSON. */
-  async function api(path, { method = 'GET', body, raw = false } = {}, retried = false) {
-    if (!session) throw new SignedOut();
-    if (session.expires_at - Date.now() < 30000 && !(await refresh())) {
-      signOut(t('session_expired'));
-      throw new SignedOut();
-    }
-    const headers = { Authorization: 'Bearer ' + session.access_token };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    let res;
-    try {
-      res = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (_) {
-      throw new ApiError(0, { detail: t('error_network') });
-    }
-    if (res.status === 401 && !retried) {
-      if (await refresh()) return api(path, { method, body, raw }, true);
-      signOut(t('session_expired'));
-      throw new SignedOut();
-    }
-    if (res.status === 403) { showRefused(); throw new Refused(); }
-    if (!res.ok) {
-      let problem = null;
-      try { problem = await res.json(); } catch (_) { /* not JSON */ }
-      throw new ApiError(res.status, problem);
-    }
-    if (raw) return res;
-    return res.status === 204 ? null : res.json();
-  }
-
+  // ---------------------------------------------------------------- errors and views
   function describe(err) {
     if (err instanceof ApiError) {
       if (err.status === 0) return t('error_network');
@@ -294,68 +179,11 @@
     }
     return String(err && err.message ? err.message : err);
   }
-  /** Runs an async UI action; expected ends (signed out, refused) need no message. */
-  async function guard(action, messageEl) {
-    try {
-      return await action();
-    } catch (err) {
-      if (err instanceof Refused || err instanceof SignedOut) return undefined;
-      say(messageEl || $('global-error'), describe(err));
-      return undefined;
-    }
-  }
 
-  // ---------------------------------------------------------------- views
-  function showView(name) {
-    show($('view-login'), name === 'login');
-    show($('view-refused'), name === 'refused');
-    show($('view-dashboard'), name === 'dashboard');
-    show($('sign-out'), name !== 'login');
-    say($('global-error'), '');
-  }
   function showRefused() {
     // Nothing of the dashboard stays on screen.
     for (const id of ['overview', 'review-list', 'campaign-list', 'report-body']) $(id).replaceChildren();
     showView('refused');
-  }
-  function signOut(message) {
-    const token = session && session.refresh_token;
-    dropSession();
-    if (token) {
-      fetch(API + '/auth/logout', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ refresh_token: token }),
-      }).catch(() => {});
-    }
-    showView('login');
-    say($('login-error'), message || '');
-    $('login-phone').focus();
-  }
-
-  async function onLogin(event) {
-    event.preventDefault();
-    const phone = $('login-phone').value.trim();
-    const password = $('login-password').value;
-    const error = $('login-error');
-    if (!phone || !password) { say(error, t('login_missing')); return; }
-    const button = event.submitter || $('login-form').querySelector('button');
-    button.disabled = true;
-    say(error, '');
-    try {
-      const res = await fetch(API + '/auth/login', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ phone, password }),
-      });
-      if (res.status === 429) { say(error, t('rate_limited')); return; }
-      if (!res.ok) { say(error, res.status === 401 || res.status === 422 ? t('bad_credentials') : t('error_generic', { status: res.status, detail: '' })); return; }
-      saveSession(await res.json());
-      $('login-password').value = '';
-      await openDashboard();
-    } catch (_) {
-      say(error, t('error_network'));
-    } finally {
-      button.disabled = false;
-    }
   }
 
   // The state the views are drawn from, so a language switch can redraw them.
@@ -660,7 +488,7 @@
   }
   function shortYuan(fen) {
     const y = fen / 100;
-    if (lang === 'zh') return y >= 1e8 ? (y / 1e8).toFixed(y % 1e8 ? 1 : 0) + '亿' : y >= 1e4 ? (y / 1e4).toLocaleString('zh-CN') + '万' : String(y);
+    if (ui.lang() === 'zh') return y >= 1e8 ? (y / 1e8).toFixed(y % 1e8 ? 1 : 0) + '亿' : y >= 1e4 ? (y / 1e4).toLocaleString('zh-CN') + '万' : String(y);
     return y >= 1e6 ? (y / 1e6).toLocaleString('en') + 'M' : y >= 1e3 ? (y / 1e3).toLocaleString('en') + 'k' : String(y);
   }
 
@@ -854,7 +682,7 @@
 
   // ------------------------------------------------------------ wiring
   function redraw() {
-    applyLanguage();
+    ui.applyLanguage();
     if (!$('view-dashboard').hidden) {
       renderOverview();
       renderPending();
@@ -868,12 +696,11 @@
 
   document.addEventListener('DOMContentLoaded', () => {
     $('lang-switch').addEventListener('click', () => {
-      lang = lang === 'zh' ? 'en' : 'zh';
-      localStorage.setItem(LANG_KEY, lang);
+      ui.toggleLanguage();
       redraw();
     });
     $('sign-out').addEventListener('click', () => signOut());
-    $('login-form').addEventListener('submit', onLogin);
+    $('login-form').addEventListener('submit', ui.onLogin);
     $('reject-form').addEventListener('submit', onReject);
     $('reject-cancel').addEventListener('click', () => $('reject-dialog').close());
     $('review-more').addEventListener('click', () => loadPending(true));
@@ -884,8 +711,8 @@
     $('statement-status').addEventListener('change', () => loadStatements(false));
     $('risk-scan').addEventListener('click', () => loadRisk(true));
     for (const b of document.querySelectorAll('.tab')) b.addEventListener('click', () => selectTab(b.dataset.tab));
-    applyLanguage();
-    if (session && session.access_token) openDashboard();
+    ui.applyLanguage();
+    if (ui.signedIn()) openDashboard();
     else showView('login');
   });
 })();

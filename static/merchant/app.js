@@ -1,8 +1,8 @@
 // The merchant console at the counter: plain JavaScript over the /api/v1 contract.
 //
-// - Tokens live in sessionStorage (gone when the tab closes); the access token is
-//   refreshed shortly before it expires, or once after a 401, one refresh at a time
-//   (a refresh token is spent on use, and reusing a spent one revokes the family).
+// - The session (tokens in sessionStorage, refreshed one at a time), the API client,
+//   the language plumbing, formatting and DOM helpers are the consoles' shared
+//   script (static/common/console.js), loaded first.
 // - Who may do what is the server's decision: the merchants come from
 //   GET /me/merchants with the caller's role there; nobody in it means "merchants
 //   only" and nothing else. Owner-only controls are hidden for staff, and the API
@@ -14,9 +14,7 @@
 'use strict';
 
 (function () {
-  const API = '/api/v1';
-  const SESSION_KEY = 'wenlv.merchant.session';
-  const LANG_KEY = 'wenlv.merchant.lang';
+  const { yuan, when, $, h, show, say, ApiError, SignedOut } = WenlvConsole;
   const MERCHANT_KEY = 'wenlv.merchant.current';
 
   // ---------------------------------------------------------------- language
@@ -100,33 +98,20 @@
     webhooks_intro: 'When an order is paid, redeemed, refunded or cancelled, or a statement closes, the platform posts a signed event to the URLs registered here.',
   });
 
-  let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';
-
-  function t(key, vars) {
-    const text = (DICT[lang][key] !== undefined ? DICT[lang][key] : DICT.zh[key]) ?? key;
-    return vars ? text.replace(/\{(\w+)\}/g, (_, k) => (vars[k] !== undefined ? String(vars[k]) : '')) : text;
-  }
-
-  function applyLanguage() {
-    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
-    document.title = t('app_title');
-    for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-    const sw = $('lang-switch');
-    sw.textContent = lang === 'zh' ? 'English' : '中文';
-    sw.lang = lang === 'zh' ? 'en' : 'zh-CN';
-  }
+  const ui = WenlvConsole.open({
+    dict: DICT, langKey: 'wenlv.merchant.lang', sessionKey: 'wenlv.merchant.session',
+    // The merchant chosen at this counter goes with the session.
+    alsoForget: [MERCHANT_KEY],
+    // A refusal's problem `title` and `detail` arrive in the language on screen.
+    sendLanguage: true,
+    views: ['login', 'refused', 'pick', 'console'],
+    onSignOut: () => { state.memberships = []; state.current = null; },
+    onSignedIn: openConsole,
+    describe,
+  });
+  const { t, api, guard, showView } = ui;
 
   // ---------------------------------------------------------------- formatting
-  /** Integer fen → "¥1,234.50" with integer arithmetic only. */
-  function yuan(fen) {
-    if (fen === null || fen === undefined) return '—';
-    let n = BigInt(fen);
-    const negative = n < 0n;
-    if (negative) n = -n;
-    const whole = (n / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-    const cents = (n % 100n).toString().padStart(2, '0');
-    return (negative ? '-¥' : '¥') + whole + '.' + cents;
-  }
   /** Fen → the plain "12.50" an input holds. */
   function yuanPlain(fen) {
     const n = BigInt(fen);
@@ -147,12 +132,6 @@
     const n = Number(s);
     return n <= 10000000 ? n : undefined;
   }
-  function when(iso) {
-    if (!iso) return '—';
-    const d = new Date(iso);
-    const p = (x) => String(x).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-  }
   const clock = (iso) => (iso ? when(iso).slice(11) : '—');
   /** Whether `iso` falls on the device's today (the counter's own calendar day). */
   function isToday(iso) {
@@ -163,22 +142,6 @@
   }
 
   // ---------------------------------------------------------------- DOM helpers
-  const $ = (id) => document.getElementById(id);
-  /** h('td', {class: 'num'}, 'text', childNode, …): builds elements without innerHTML. */
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-      else if (k === 'class') el.className = v;
-      else el.setAttribute(k, v === true ? '' : v);
-    }
-    for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
-    return el;
-  }
-  function show(el, visible) { el.hidden = !visible; }
-  function say(el, text) { el.textContent = text || ''; show(el, !!text); }
-
   /** A list of cards (one per row): reads well on a phone, unlike a wide table. */
   function cards(rows, emptyText, render) {
     if (!rows.length) return h('p', { class: 'muted' }, emptyText);
@@ -189,84 +152,7 @@
     return h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
   }
 
-  // ---------------------------------------------------------------- session and API
-  let session = null; // {access_token, refresh_token, expires_at (ms)}
-  try { session = JSON.parse(sessionStorage.getItem(SESSION_KEY)); } catch (_) { session = null; }
-
-  function saveSession(pair) {
-    session = {
-      access_token: pair.access_token,
-      refresh_token: pair.refresh_token,
-      expires_at: Date.now() + Number(pair.expires_in) * 1000,
-    };
-    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  }
-  function dropSession() {
-    session = null;
-    sessionStorage.removeItem(SESSION_KEY);
-    sessionStorage.removeItem(MERCHANT_KEY);
-  }
-
-  class ApiError extends Error {
-    constructor(status, problem) {
-      super((problem && (problem.detail || problem.title)) || String(status));
-      this.status = status;
-      this.code = problem && problem.code;
-      this.problem = problem;
-    }
-  }
-  class SignedOut extends Error {}
-
-  const acceptLanguage = () => (lang === 'zh' ? 'zh-CN' : 'en');
-
-  let refreshing = null;
-  /** One refresh at a time: a second caller waits for the first one's answer. */
-  function refresh() {
-    if (!refreshing) {
-      const token = session && session.refresh_token;
-      refreshing = (async () => {
-        if (!token) return false;
-        const res = await fetch(API + '/auth/refresh', {
-          method: 'POST', headers: { 'Content-Type': 'application/json', 'Accept-Language': acceptLanguage() },
-          body: JSON.stringify({ refresh_token: token }),
-        });
-        if (!res.ok) return false;
-        saveSession(await res.json());
-        return true;
-      })().catch(() => false).finally(() => { refreshing = null; });
-    }
-    return refreshing;
-  }
-
-  /** Calls the API with the bearer token; returns JSON, or the Response when `raw`. */
-  async function api(path, { method = 'GET', body, raw = false } = {}, retried = false) {
-    if (!session) throw new SignedOut();
-    if (session.expires_at - Date.now() < 30000 && !(await refresh())) {
-      signOut(t('session_expired'));
-      throw new SignedOut();
-    }
-    const headers = { Authorization: 'Bearer ' + session.access_token, 'Accept-Language': acceptLanguage() };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    let res;
-    try {
-      res = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (_) {
-      throw new ApiError(0, { detail: t('error_network') });
-    }
-    if (res.status === 401 && !retried) {
-      if (await refresh()) return api(path, { method, body, raw }, true);
-      signOut(t('session_expired'));
-      throw new SignedOut();
-    }
-    if (!res.ok) {
-      let problem = null;
-      try { problem = await res.json(); } catch (_) { /* not JSON */ }
-      throw new ApiError(res.status, problem);
-    }
-    if (raw) return res;
-    return res.status === 204 ? null : res.json();
-  }
-
+  // ---------------------------------------------------------------- errors
   /** The server's own words for a refusal (already in the page's language). */
   function describe(err) {
     if (err instanceof ApiError) {
@@ -279,67 +165,6 @@
       return t('error_generic', { status: err.status, detail: err.message });
     }
     return String(err && err.message ? err.message : err);
-  }
-  /** Runs an async UI action; a sign-out needs no message. */
-  async function guard(action, messageEl) {
-    try {
-      return await action();
-    } catch (err) {
-      if (err instanceof SignedOut) return undefined;
-      say(messageEl || $('global-error'), describe(err));
-      return undefined;
-    }
-  }
-
-  // ---------------------------------------------------------------- views
-  function showView(name) {
-    show($('view-login'), name === 'login');
-    show($('view-refused'), name === 'refused');
-    show($('view-pick'), name === 'pick');
-    show($('view-console'), name === 'console');
-    show($('sign-out'), name !== 'login');
-    say($('global-error'), '');
-  }
-  function signOut(message) {
-    const token = session && session.refresh_token;
-    dropSession();
-    state.memberships = [];
-    state.current = null;
-    if (token) {
-      fetch(API + '/auth/logout', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ refresh_token: token }),
-      }).catch(() => {});
-    }
-    showView('login');
-    say($('login-error'), message || '');
-    $('login-phone').focus();
-  }
-
-  async function onLogin(event) {
-    event.preventDefault();
-    const phone = $('login-phone').value.trim();
-    const password = $('login-password').value;
-    const error = $('login-error');
-    if (!phone || !password) { say(error, t('login_missing')); return; }
-    const button = event.submitter || $('login-form').querySelector('button');
-    button.disabled = true;
-    say(error, '');
-    try {
-      const res = await fetch(API + '/auth/login', {
-        method: 'POST', headers: { 'Content-Type': 'application/json', 'Accept-Language': acceptLanguage() },
-        body: JSON.stringify({ phone, password }),
-      });
-      if (res.status === 429) { say(error, t('rate_limited')); return; }
-      if (!res.ok) { say(error, res.status === 401 || res.status === 422 ? t('bad_credentials') : t('error_generic', { status: res.status, detail: '' })); return; }
-      saveSession(await res.json());
-      $('login-password').value = '';
-      await openConsole();
-    } catch (_) {
-      say(error, t('error_network'));
-    } finally {
-      button.disabled = false;
-    }
   }
 
   // What the views are drawn from, so a language switch can redraw them.
@@ -764,7 +589,7 @@
 
   // ------------------------------------------------------------ wiring
   function redraw() {
-    applyLanguage();
+    ui.applyLanguage();
     if (!$('view-pick').hidden) renderPick();
     if (!$('view-console').hidden) {
       renderHeader();
@@ -779,12 +604,11 @@
 
   document.addEventListener('DOMContentLoaded', () => {
     $('lang-switch').addEventListener('click', () => {
-      lang = lang === 'zh' ? 'en' : 'zh';
-      localStorage.setItem(LANG_KEY, lang);
+      ui.toggleLanguage();
       redraw();
     });
-    $('sign-out').addEventListener('click', () => signOut());
-    $('login-form').addEventListener('submit', onLogin);
+    $('sign-out').addEventListener('click', () => ui.signOut());
+    $('login-form').addEventListener('submit', ui.onLogin);
     $('redeem-form').addEventListener('submit', onRedeem);
     $('offer-form').addEventListener('submit', onCreateOffer);
     $('invite-form').addEventListener('submit', onInvite);
@@ -794,8 +618,8 @@
     $('statements-more').addEventListener('click', () => loadStatements(true));
     $('switch-merchant').addEventListener('click', renderPick);
     for (const b of document.querySelectorAll('.tab')) b.addEventListener('click', () => selectTab(b.dataset.tab));
-    applyLanguage();
-    if (session && session.access_token) openConsole();
+    ui.applyLanguage();
+    if (ui.signedIn()) openConsole();
     else showView('login');
   });
 })();

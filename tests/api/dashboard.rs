@@ -8,7 +8,8 @@ async fn the_page_and_its_assets_are_served_with_their_content_types() {
     let app = TestApp::spawn().await;
     for (path, content_type, marker) in [
         ("/admin", "text/html; charset=utf-8", "/admin/app.js"),
-        ("/admin/app.js", "text/javascript; charset=utf-8", "/auth/login"),
+        ("/admin/app.js", "text/javascript; charset=utf-8", "/admin/overview"),
+        ("/common/console.js", "text/javascript; charset=utf-8", "/auth/refresh"),
         ("/admin/app.css", "text/css; charset=utf-8", ".topbar"),
     ] {
         let resp = app.get_root(path, None).await;
@@ -21,6 +22,30 @@ async fn the_page_and_its_assets_are_served_with_their_content_types() {
         assert!(csp.contains("script-src 'self'"), "{csp}");
         assert!(resp.headers.contains_key("etag"), "{path}");
     }
+}
+
+#[tokio::test]
+async fn both_consoles_load_the_shared_script_before_their_own() {
+    let app = TestApp::spawn().await;
+    for (page, own) in [("/admin", "/admin/app.js"), ("/merchant", "/merchant/app.js")] {
+        let html = app.get_root(page, None).await.text;
+        let shared = html.find("<script src=\"/common/console.js\" defer>");
+        let own_script = html.find(&format!("<script src=\"{own}\" defer>"));
+        assert!(shared.is_some() && own_script.is_some(), "{page} loads both scripts");
+        assert!(
+            shared < own_script,
+            "{page}: the shared script comes first (deferred scripts run in order)"
+        );
+    }
+    // The shared script is served under the same policy and cache rules as the pages' own.
+    let shared = app.get_root("/common/console.js", None).await;
+    assert!(shared.text.contains("window.WenlvConsole"));
+    let own = app.get_root("/merchant/app.js", None).await;
+    assert_eq!(
+        shared.headers["content-security-policy"],
+        own.headers["content-security-policy"]
+    );
+    assert_ne!(shared.headers["etag"], own.headers["etag"]);
 }
 
 #[tokio::test]
