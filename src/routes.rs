@@ -46,8 +46,15 @@ route_table!(dashboard_pages, DASHBOARD_ROUTES, {
     "/common/console.js" => { get: dashboard::common_script },
 });
 
-// Routes under `/api/v1`.
+// Routes under `/api/v1`. actix tries them in this order, running each pattern with
+// `{…}` segments as a regex, so the two paths a release storm hammers come first
+// (measured in a wrk claim storm: matching the fifty-odd patterns that stood before
+// the claim's took 15-18% of the HTTP workers' CPU, 4.5% once it came first). No
+// other pattern matches their paths, so the order changes no answer.
 route_table!(api, API_ROUTES, {
+    // --- release storms: claims and lottery entries (see above)
+    "/batches/{id}/claim" => { post: vouchers::handlers::claim },
+    "/batches/{id}/entries" => { post: lottery::handlers::enter },
     // --- accounts
     "/auth/register" => { post: accounts::handlers::register },
     "/auth/login" => { post: accounts::handlers::login },
@@ -101,9 +108,7 @@ route_table!(api, API_ROUTES, {
     "/admin/campaigns/{id}/end" => { post: campaigns::handlers::end },
     "/campaigns" => { get: campaigns::handlers::public_list },
     "/campaigns/{id}" => { get: campaigns::handlers::show },
-    "/batches/{id}/claim" => { post: vouchers::handlers::claim },
     "/me/vouchers" => { get: vouchers::handlers::mine },
-    "/batches/{id}/entries" => { post: lottery::handlers::enter },
     "/me/entries" => { get: lottery::handlers::mine },
     "/batches/{id}/draw" => { get: lottery::handlers::show_draw },
     "/batches/{id}/draw/winners" => { get: lottery::handlers::winners },
