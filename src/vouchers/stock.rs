@@ -66,17 +66,20 @@ pub fn spread(conn: &mut DbConnection, batch_id: i64, quantity: i64, shards: usi
     if parts.len() <= 1 {
         return Ok(quantity);
     }
-    // One INSERT per shard: diesel's multi-engine connection has no multi-row
-    // INSERT, and a batch is made once.
-    for (i, &remaining) in parts.iter().enumerate() {
-        diesel::insert_into(batch_stock_shards::table)
-            .values((
+    let rows: Vec<_> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, &remaining)| {
+            (
                 batch_stock_shards::batch_id.eq(batch_id),
                 batch_stock_shards::shard.eq(i as i64),
                 batch_stock_shards::remaining.eq(remaining),
-            ))
-            .execute(conn)?;
-    }
+            )
+        })
+        .collect();
+    // All the shards in one multi-row INSERT (at most `MAX_STOCK_SHARDS` rows).
+    let per_insert = rows.len();
+    crate::db::insert_rows!(conn, batch_stock_shards::table, rows, per_insert);
     Ok(0)
 }
 

@@ -10,13 +10,13 @@
 //! multi-row INSERT of the winners' vouchers (slot = count + 1, + 2, …); LAST the
 //! hot row, once: `remaining = remaining - k WHERE remaining >= k` (on the batch
 //! row, or for a sharded batch on one of its stock shards, [`super::super::stock`]),
-//! and for a batch
-//! with a daily cap the day's row, once: `claimed = claimed + k` guarded by the cap
-//! ([`super::super::daily`]; when today has fewer left than the group wants, the
-//! earliest win and the rest are `sold_out_today`). On SQLite `BEGIN IMMEDIATE` makes
-//! the reads of `remaining` and of the day's count exact. On PostgreSQL with several
-//! instances the reads are not locked, so things can move under a group, and each
-//! rolls the whole group back and retries it with fresh reads:
+//! and for a batch with a daily cap the day's row, once: `claimed = claimed + k`
+//! guarded by the cap ([`super::super::daily`]; when today has fewer left than the
+//! group wants, the earliest win and the rest are `sold_out_today`). On SQLite
+//! `BEGIN IMMEDIATE` makes the reads of `remaining` and of the day's count exact. On
+//! PostgreSQL with several instances the reads are not locked, so things can move
+//! under a group, and each rolls the whole group back and retries it with fresh
+//! reads:
 //! - another instance took stock or today's share of it (a guarded statement changes
 //!   no row), or no single stock shard has the group's k left: the retry locks the
 //!   batch row (or every stock shard, in shard order) and then the day's row first
