@@ -19,13 +19,12 @@ mod common;
 use std::time::Instant;
 
 use chrono::Duration;
-use common::{ms, Args, BenchDb, Stats};
+use common::{bulk, ms, ts, Args, BenchDb, Stats};
 use diesel::connection::SimpleConnection;
 use wenlv::db::DbConnection;
 
 const MERCHANTS: i64 = 2_035;
 const RESIDENTS: i64 = 10_000;
-const ROWS_PER_INSERT: i64 = 500;
 const CATEGORIES: [&str; 6] = [
     "bookstore",
     "cinema",
@@ -35,24 +34,6 @@ const CATEGORIES: [&str; 6] = [
     "heritage_craft",
 ];
 const DISTRICTS: [&str; 4] = ["guangyang", "anci", "sanhe", "bazhou"];
-
-fn ts(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-/// Inserts `count` rows made by `row(i)` in multi-row INSERTs inside one transaction.
-fn bulk(conn: &mut DbConnection, table_and_columns: &str, count: i64, row: impl Fn(i64) -> String) {
-    conn.batch_execute("BEGIN").expect("begin");
-    let mut i = 0;
-    while i < count {
-        let end = (i + ROWS_PER_INSERT).min(count);
-        let values: Vec<String> = (i..end).map(&row).collect();
-        conn.batch_execute(&format!("INSERT INTO {table_and_columns} VALUES {}", values.join(",")))
-            .expect("bulk insert");
-        i = end;
-    }
-    conn.batch_execute("COMMIT").expect("commit");
-}
 
 /// What the lottery part of the set-up made.
 struct Lottery {

@@ -15,31 +15,12 @@ mod common;
 use std::time::Instant;
 
 use chrono::{Days, Duration};
-use common::{ms, Args, BenchDb, Stats};
+use common::{bulk, ms, ts, Args, BenchDb, Stats};
 use diesel::connection::SimpleConnection;
 use wenlv::db::DbConnection;
 
 const MERCHANTS: i64 = 2_035;
 const RESIDENTS: i64 = 10_000;
-const ROWS_PER_INSERT: i64 = 500;
-
-fn ts(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-/// Inserts `count` rows made by `row(i)` in multi-row INSERTs inside one transaction.
-fn bulk(conn: &mut DbConnection, table_and_columns: &str, count: i64, row: impl Fn(i64) -> String) {
-    conn.batch_execute("BEGIN").expect("begin");
-    let mut i = 0;
-    while i < count {
-        let end = (i + ROWS_PER_INSERT).min(count);
-        let values: Vec<String> = (i..end).map(&row).collect();
-        conn.batch_execute(&format!("INSERT INTO {table_and_columns} VALUES {}", values.join(",")))
-            .expect("bulk insert");
-        i = end;
-    }
-    conn.batch_execute("COMMIT").expect("commit");
-}
 
 /// Fills the database; returns the open day to close.
 fn populate(conn: &mut DbConnection, tz: chrono_tz::Tz, history: i64, day_orders: i64) -> chrono::NaiveDate {

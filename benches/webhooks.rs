@@ -22,33 +22,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use common::{drive_http, ms, tokens_for, Args, BenchDb, Stats};
+use common::{bulk, drive_http, ms, tokens_for, ts, Args, BenchDb, Stats};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::json;
 use wenlv::db::schema::orders;
 use wenlv::db::DbConnection;
 
-const ROWS_PER_INSERT: usize = 500;
 const PRICE_FEN: i64 = 8_800;
-
-fn ts(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-/// Inserts the rows `row(i)` for `0..count` in multi-row INSERTs in one transaction.
-fn bulk(conn: &mut DbConnection, table_and_columns: &str, count: usize, row: impl Fn(usize) -> String) {
-    conn.batch_execute("BEGIN").expect("begin");
-    let mut i = 0;
-    while i < count {
-        let end = (i + ROWS_PER_INSERT).min(count);
-        let values: Vec<String> = (i..end).map(&row).collect();
-        conn.batch_execute(&format!("INSERT INTO {table_and_columns} VALUES {}", values.join(",")))
-            .expect("bulk insert");
-        i = end;
-    }
-    conn.batch_execute("COMMIT").expect("commit");
-}
 
 /// Users 1 (A's owner), 2 (B's owner), 3 (the buyer); merchants 1 (A) and 2 (B)
 /// with an offer each; `n` paid orders at each, codes `1…` at A and `2…` at B.

@@ -282,6 +282,33 @@ pub fn report(title: &str, service: &Stats, baseline: &Stats, goal: f64) -> f64 
     ratio
 }
 
+/// A timestamp as SQL text for the bulk loaders' literal rows.
+pub fn ts(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Inserts the rows `row(i)` for `i` in `0..count` with multi-row INSERTs of 500
+/// inside one transaction (set-up data, not timed). `N` is whatever index type the
+/// caller's rows are numbered with.
+pub fn bulk<N>(conn: &mut DbConnection, table_and_columns: &str, count: N, row: impl Fn(N) -> String)
+where
+    N: Copy + Ord + std::ops::Add<Output = N> + From<u8>,
+{
+    const ROWS_PER_INSERT: usize = 500;
+    conn.batch_execute("BEGIN").expect("begin");
+    let mut i = N::from(0);
+    while i < count {
+        let mut values = Vec::with_capacity(ROWS_PER_INSERT);
+        while i < count && values.len() < ROWS_PER_INSERT {
+            values.push(row(i));
+            i = i + N::from(1);
+        }
+        conn.batch_execute(&format!("INSERT INTO {table_and_columns} VALUES {}", values.join(",")))
+            .expect("bulk insert");
+    }
+    conn.batch_execute("COMMIT").expect("commit");
+}
+
 /// Inserts `count` users with `role` (phones numbered from `offset`) in one
 /// transaction, with multi-row INSERTs on each engine's own connection, and returns
 /// their ids in phone order. Nobody can sign in as them: the benchmarks mint their
