@@ -6,13 +6,15 @@
 //! - an event is written to the outbox by [`outbox::enqueue`] inside the
 //!   transaction of the change it reports, so a change that rolls back sends
 //!   nothing and one that commits is sent even if the instance dies right after;
-//! - each delivery is sent by one instance at a time: [`outbox::claim`] takes it
+//! - each delivery is sent by one instance at a time: [`lease::claim`] takes it
 //!   with a conditional UPDATE that sets a lease (`locked_until`); a sender that
 //!   dies mid-send loses the lease and another instance retries (at least once);
 //! - the signing secret is shown once, at registration, and never listed.
 
+pub mod attempts;
 pub mod dto;
 pub mod handlers;
+pub mod lease;
 pub mod models;
 pub mod outbox;
 pub mod repo;

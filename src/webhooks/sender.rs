@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
-use super::outbox::{self, Backoff, Due, Outcome};
+use super::attempts::{self, Backoff, Outcome};
+use super::lease::{self, Due};
 use super::signature;
 use crate::config::{DatabaseSettings, WebhookSettings};
 use crate::db::Pool;
@@ -104,7 +105,7 @@ async fn send_in_order(client: &reqwest::Client, due: Vec<Due>) -> Vec<(Due, Out
     done
 }
 
-/// One pass: claims what is due (endpoint by endpoint, see [`outbox::claim`]),
+/// One pass: claims what is due (endpoint by endpoint, see [`lease::claim`]),
 /// sends each endpoint's deliveries in order and the endpoints concurrently, then
 /// records the outcomes in one transaction. Returns how many deliveries it
 /// attempted. `pool` is the sender's own ([`pool`]), not the requests'.
@@ -115,7 +116,7 @@ pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &Webhook
     let claiming = Instant::now();
     let due = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Due>> {
         let mut conn = claim_pool.get()?;
-        Ok(outbox::claim(&mut conn, limit, per_endpoint, lease)?)
+        Ok(lease::claim(&mut conn, limit, per_endpoint, lease)?)
     })
     .await??;
     crate::metrics::webhook_sender_step(SenderStep::Claim, claiming.elapsed());
@@ -146,7 +147,7 @@ pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &Webhook
             crate::metrics::webhook_attempt(outcome.acknowledged());
         }
         let mut conn = record_pool.get()?;
-        if let Err(error) = outbox::record(&mut conn, &sent, backoff) {
+        if let Err(error) = attempts::record(&mut conn, &sent, backoff) {
             // Nothing of the pass is recorded: its deliveries go again after the lease.
             tracing::warn!(error = %error, attempts = sent.len(), "webhook attempts not recorded");
         }
