@@ -10,7 +10,7 @@ use crate::db::{self, ConnectionManager};
 use crate::domain::{Password, Phone, Role};
 
 fn connect(settings: &Settings) -> anyhow::Result<db::DbConnection> {
-    ConnectionManager::new(&settings.database.url, settings.database.sqlite_busy_timeout_ms).establish()
+    ConnectionManager::from_settings(&settings.database).establish()
 }
 
 /// `wenlv migrate`: applies pending migrations and says how many.

@@ -69,6 +69,9 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub connection_timeout_ms: u64,
     pub sqlite_busy_timeout_ms: u64,
+    /// SQLite only: WAL pages after which a commit copies the WAL back into the
+    /// database file (`PRAGMA wal_autocheckpoint`).
+    pub sqlite_wal_autocheckpoint_pages: u32,
 }
 
 impl DatabaseSettings {

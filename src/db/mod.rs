@@ -84,6 +84,8 @@ pub struct ConnectionManager {
     url: String,
     engine: Engine,
     sqlite_busy_timeout_ms: u64,
+    /// SQLite: `PRAGMA wal_autocheckpoint`; `None` keeps SQLite's (1,000 pages).
+    sqlite_wal_autocheckpoint_pages: Option<u32>,
 }
 
 impl ConnectionManager {
@@ -92,6 +94,15 @@ impl ConnectionManager {
             url: url.to_owned(),
             engine: Engine::from_url(url),
             sqlite_busy_timeout_ms,
+            sqlite_wal_autocheckpoint_pages: None,
+        }
+    }
+
+    /// The manager of the service's pools: `database.*` as configured.
+    pub fn from_settings(settings: &DatabaseSettings) -> Self {
+        ConnectionManager {
+            sqlite_wal_autocheckpoint_pages: Some(settings.sqlite_wal_autocheckpoint_pages),
+            ..ConnectionManager::new(&settings.url, settings.sqlite_busy_timeout_ms)
         }
     }
 
@@ -107,11 +118,18 @@ impl ConnectionManager {
                 }
                 let mut conn = SqliteConnection::establish(&self.url)?;
                 // busy_timeout first: switching to WAL itself may wait for a lock.
+                // temp_store: statement journals (a multi-row INSERT keeps one, to
+                // undo itself alone) and sorts stay in memory; on files each was
+                // created, written and deleted inside the claim writer's transaction.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA temp_store = MEMORY;",
                     self.sqlite_busy_timeout_ms
                 ))?;
+                if let Some(pages) = self.sqlite_wal_autocheckpoint_pages {
+                    conn.batch_execute(&format!("PRAGMA wal_autocheckpoint = {pages}"))?;
+                }
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -158,7 +176,7 @@ pub fn is_deadlock(error: &diesel::result::Error) -> bool {
 /// throughput while hot rows are locked); a broken connection is dropped by
 /// `has_broken`.
 pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
-    let manager = ConnectionManager::new(&settings.url, settings.sqlite_busy_timeout_ms);
+    let manager = ConnectionManager::from_settings(settings);
     Ok(pool_builder(settings).build(manager)?)
 }
 
@@ -166,7 +184,7 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
 /// the background, so start-up does not wait for a second first connection (the
 /// request pool has proved the database is there).
 pub fn build_lazy_pool(settings: &DatabaseSettings) -> Pool {
-    let manager = ConnectionManager::new(&settings.url, settings.sqlite_busy_timeout_ms);
+    let manager = ConnectionManager::from_settings(settings);
     pool_builder(settings).build_unchecked(manager)
 }
 
