@@ -1,7 +1,8 @@
 //! Claim storm: N residents stampede one voucher batch (issue 11).
 //!
 //! `cargo bench --bench claim_storm -- [--engine sqlite|postgres] [--residents 20000]
-//!  [--batch 10000] [--clients 64] [--instances 1] [--direct 1,8] [--stock-shards N]`
+//!  [--batch 10000] [--clients 64] [--instances 1] [--direct 1,8] [--stock-shards N]
+//!  [--connections N] [--max-wait-ms N]`
 //!
 //! `--stock-shards` sets `claims.stock_shards` (default: the engine's, 8 on
 //! PostgreSQL, 1 on SQLite); the release batch and the direct runs' batches are
@@ -217,6 +218,7 @@ async fn main() {
     let db = BenchDb::fresh(args.engine());
     let mut settings = common::settings(&db);
     settings.database.max_connections = args.get("connections", settings.database.max_connections);
+    settings.claims.max_wait_ms = args.get("max-wait-ms", settings.claims.max_wait_ms);
     // 0: the engine's default.
     let shards_asked: usize = args.get("stock-shards", 0);
     if shards_asked > 0 {
