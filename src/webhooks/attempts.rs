@@ -129,16 +129,17 @@ fn record_one(c: &mut DbConnection, due: &Due, outcome: &Outcome, backoff: Backo
     let target = webhook_deliveries::table
         .filter(webhook_deliveries::id.eq(due.delivery_id))
         .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending));
-    match (to.next_attempt_at, to.delivered_at) {
-        (None, delivered_at) => diesel::update(target)
+    match to.next_attempt_at {
+        // Delivered: its due time stays as it was.
+        None => diesel::update(target)
             .set((
                 webhook_deliveries::status.eq(to.status),
                 webhook_deliveries::attempts.eq(to.attempts),
-                webhook_deliveries::delivered_at.eq(delivered_at),
+                webhook_deliveries::delivered_at.eq(to.delivered_at),
                 webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
             ))
             .execute(c)?,
-        (Some(next), _) => diesel::update(target)
+        Some(next) => diesel::update(target)
             .set((
                 webhook_deliveries::status.eq(to.status),
                 webhook_deliveries::attempts.eq(to.attempts),
@@ -211,5 +212,51 @@ mod tests {
         assert_eq!(b.delay(3), Duration::seconds(40));
         assert_eq!(b.delay(20), Duration::hours(1));
         assert_eq!(b.delay(1000), Duration::hours(1));
+    }
+
+    #[test]
+    fn an_attempt_delivers_retries_or_fails_past_the_window() {
+        let backoff = Backoff {
+            initial: Duration::seconds(10),
+            max: Duration::hours(1),
+            window: Duration::hours(24),
+        };
+        let created = chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .map(|t| t.naive_utc())
+            .unwrap_or_default();
+        let due = Due {
+            delivery_id: 1,
+            webhook_id: 2,
+            event_id: 3,
+            public_id: "evt_x".to_owned(),
+            url: "http://127.0.0.1/hook".to_owned(),
+            secret: "whsec_x".to_owned(),
+            body: "{}".to_owned(),
+            attempts: 2,
+            event_created_at: created,
+        };
+        let answered = |status: Option<u16>, after: Duration| Outcome {
+            at: created + after,
+            status_code: status,
+            error: None,
+            duration_ms: 1,
+        };
+        let ok = next_move(&due, &answered(Some(204), Duration::minutes(1)), backoff);
+        assert_eq!((ok.status, ok.attempts), (DeliveryStatus::Delivered, 3));
+        assert_eq!(
+            (ok.next_attempt_at, ok.delivered_at),
+            (None, Some(created + Duration::minutes(1)))
+        );
+        // The third failure waits 40 s.
+        let again = next_move(&due, &answered(Some(500), Duration::minutes(1)), backoff);
+        assert_eq!(again.status, DeliveryStatus::Pending);
+        assert_eq!(
+            again.next_attempt_at,
+            Some(created + Duration::minutes(1) + Duration::seconds(40))
+        );
+        assert_eq!(again.delivered_at, None);
+        // No answer, and the next try would fall after the 24 h window: failed.
+        let late = next_move(&due, &answered(None, Duration::hours(24)), backoff);
+        assert_eq!(late.status, DeliveryStatus::Failed);
     }
 }

@@ -337,16 +337,10 @@ mod tests {
         let distinct: std::collections::HashSet<&String> = later.iter().collect();
         assert_eq!(distinct.len(), later.len(), "random halves differ within a millisecond");
         // The time half is the clock's milliseconds, not a counter.
-        let millis = u64::from_str_radix(
-            &first[..CODE_HALF as usize]
-                .bytes()
-                .map(|b| {
-                    char::from_digit(CODE_ALPHABET.iter().position(|&a| a == b).unwrap_or(0) as u32, 32).unwrap_or('0')
-                })
-                .collect::<String>(),
-            32,
-        )
-        .unwrap_or(0);
+        let millis = first[..CODE_HALF as usize].bytes().fold(0_u64, |value, b| {
+            let digit = CODE_ALPHABET.iter().position(|&a| a == b).unwrap_or(0) as u64;
+            value * 32 + digit
+        });
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
