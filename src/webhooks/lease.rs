@@ -14,16 +14,27 @@ use crate::error::AppResult;
 use crate::time::now;
 
 /// A delivery this instance holds the lease of: what to send, where, signed how.
-#[derive(Debug, Clone)]
+/// Read by column position on SQLite (a select in field order) and by column
+/// name from PostgreSQL's one statement.
+#[derive(Debug, Clone, Queryable, QueryableByName)]
 pub struct Due {
+    #[diesel(sql_type = BigInt)]
     pub delivery_id: i64,
+    #[diesel(sql_type = BigInt)]
     pub webhook_id: i64,
+    #[diesel(sql_type = BigInt)]
     pub event_id: i64,
+    #[diesel(sql_type = Text)]
     pub public_id: String,
+    #[diesel(sql_type = Text)]
     pub url: String,
+    #[diesel(sql_type = Text)]
     pub secret: String,
+    #[diesel(sql_type = Text)]
     pub body: String,
+    #[diesel(sql_type = BigInt)]
     pub attempts: i64,
+    #[diesel(sql_type = Timestamp)]
     pub event_created_at: NaiveDateTime,
 }
 
@@ -72,7 +83,7 @@ fn claim_endpoint(
             diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
                 .set(webhook_deliveries::locked_until.eq(at + lease))
                 .execute(conn)?;
-            let rows: Vec<DueRow> = webhook_deliveries::table
+            webhook_deliveries::table
                 .inner_join(webhook_events::table)
                 .inner_join(webhooks::table)
                 .filter(webhook_deliveries::id.eq_any(&ids))
@@ -80,15 +91,14 @@ fn claim_endpoint(
                     webhook_deliveries::id,
                     webhook_deliveries::webhook_id,
                     webhook_deliveries::event_id,
-                    webhook_deliveries::attempts,
                     webhook_events::public_id,
                     webhooks::url,
                     webhooks::secret,
                     webhook_events::body,
+                    webhook_deliveries::attempts,
                     webhook_events::created_at,
                 ))
-                .load(conn)?;
-            Ok(rows.into_iter().map(Due::from).collect())
+                .load(conn)
         }
     }
 }
@@ -104,7 +114,7 @@ fn lease_and_read_at_once(
     at: NaiveDateTime,
     lease: Duration,
 ) -> Result<Vec<Due>, diesel::result::Error> {
-    let rows: Vec<DueSql> = diesel::sql_query(
+    diesel::sql_query(
         "WITH picked AS ( \
              SELECT id FROM webhook_deliveries \
              WHERE webhook_id = $1 AND status = $2 AND next_attempt_at <= $3 \
@@ -127,67 +137,7 @@ fn lease_and_read_at_once(
     .bind::<Timestamp, _>(at)
     .bind::<BigInt, _>(room)
     .bind::<Timestamp, _>(at + lease)
-    .load(pg)?;
-    Ok(rows.into_iter().map(Due::from).collect())
-}
-
-/// `Due`'s columns, in its field order but the public id's.
-type DueRow = (i64, i64, i64, i64, String, String, String, String, NaiveDateTime);
-
-impl From<DueRow> for Due {
-    fn from(row: DueRow) -> Self {
-        let (delivery_id, webhook_id, event_id, attempts, public_id, url, secret, body, event_created_at) = row;
-        Due {
-            delivery_id,
-            webhook_id,
-            event_id,
-            public_id,
-            url,
-            secret,
-            body,
-            attempts,
-            event_created_at,
-        }
-    }
-}
-
-/// A [`Due`] as [`lease_and_read_at_once`] reads it, by column name.
-#[derive(QueryableByName)]
-struct DueSql {
-    #[diesel(sql_type = BigInt)]
-    delivery_id: i64,
-    #[diesel(sql_type = BigInt)]
-    webhook_id: i64,
-    #[diesel(sql_type = BigInt)]
-    event_id: i64,
-    #[diesel(sql_type = BigInt)]
-    attempts: i64,
-    #[diesel(sql_type = Text)]
-    public_id: String,
-    #[diesel(sql_type = Text)]
-    url: String,
-    #[diesel(sql_type = Text)]
-    secret: String,
-    #[diesel(sql_type = Text)]
-    body: String,
-    #[diesel(sql_type = Timestamp)]
-    event_created_at: NaiveDateTime,
-}
-
-impl From<DueSql> for Due {
-    fn from(row: DueSql) -> Self {
-        Due {
-            delivery_id: row.delivery_id,
-            webhook_id: row.webhook_id,
-            event_id: row.event_id,
-            public_id: row.public_id,
-            url: row.url,
-            secret: row.secret,
-            body: row.body,
-            attempts: row.attempts,
-            event_created_at: row.event_created_at,
-        }
-    }
+    .load(pg)
 }
 
 /// Claims due deliveries for `lease`, endpoint by endpoint, so that each endpoint

@@ -7,6 +7,7 @@
 //! move's `write_tx` (orders: pay, redeem, refund, cancel, the sweeper's cancel,
 //! reverse; statements: the closing of each statement, `statement.closed`).
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 use serde_json::{json, Value};
@@ -35,15 +36,11 @@ use crate::time::{now, utc};
 pub fn enqueue(conn: &mut DbConnection, merchant_id: i64, event_type: EventType, data: Value) -> QueryResult<()> {
     let at = now();
     let public_id = new_event_id();
-    let body = json!({
-        "id": public_id,
-        "type": event_type,
-        "created_at": utc(at),
-        "data": data,
-    })
-    .to_string();
     match conn {
         DbConnection::Postgresql(pg) => {
+            // Built before it is known whether an endpoint wants it: the price of
+            // asking in the same statement.
+            let body = event_body(&public_id, event_type, at, data);
             diesel::sql_query(
                 "WITH endpoints AS ( \
                      SELECT id FROM webhooks WHERE merchant_id = $1 AND deleted_at IS NULL \
@@ -74,6 +71,7 @@ pub fn enqueue(conn: &mut DbConnection, merchant_id: i64, event_type: EventType,
             if endpoints.is_empty() {
                 return Ok(());
             }
+            let body = event_body(&public_id, event_type, at, data);
             let event_id: i64 = diesel::insert_into(webhook_events::table)
                 .values((
                     webhook_events::public_id.eq(&public_id),
@@ -100,4 +98,15 @@ pub fn enqueue(conn: &mut DbConnection, merchant_id: i64, event_type: EventType,
             Ok(())
         }
     }
+}
+
+/// The exact bytes POSTed and signed: `{id, type, created_at, data}`.
+fn event_body(public_id: &str, event_type: EventType, at: NaiveDateTime, data: Value) -> String {
+    json!({
+        "id": public_id,
+        "type": event_type,
+        "created_at": utc(at),
+        "data": data,
+    })
+    .to_string()
 }

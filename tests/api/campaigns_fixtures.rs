@@ -93,3 +93,12 @@ impl TestApp {
             .await
     }
 }
+
+/// Batch `batch` as `GET /campaigns/{campaign}` lists it.
+pub async fn listed_batch(app: &TestApp, campaign: i64, batch: i64) -> Value {
+    let body = app.get(&format!("/campaigns/{campaign}"), None).await.ok().clone();
+    body["batches"]
+        .as_array()
+        .and_then(|all| all.iter().find(|b| b["id"] == json!(batch)).cloned())
+        .expect("the batch is listed")
+}

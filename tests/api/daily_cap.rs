@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use futures_util::future::join_all;
-use serde_json::{json, Value};
+use serde_json::json;
 use wenlv::db::schema::{batch_day_claims, vouchers};
 
-use crate::campaigns_fixtures::{batch_body, campaign_body, with};
+use crate::campaigns_fixtures::{batch_body, campaign_body, listed_batch, with};
 use crate::helpers::{Actor, TestApp};
 
 /// Shanghai is UTC+8 all year (no daylight saving).
@@ -36,15 +36,6 @@ async fn capped_batch(app: &TestApp, admin: &Actor, quantity: i64, limit: i64, d
     let batch = app.batch(admin, campaign, body).await;
     assert_eq!(batch["remaining_today"], json!(daily));
     (campaign, batch["id"].as_i64().expect("batch id"))
-}
-
-/// The batch as `GET /campaigns/{id}` shows it.
-async fn shown(app: &TestApp, campaign: i64, batch: i64) -> Value {
-    let body = app.get(&format!("/campaigns/{campaign}"), None).await.ok().clone();
-    body["batches"]
-        .as_array()
-        .and_then(|all| all.iter().find(|b| b["id"] == json!(batch)).cloned())
-        .expect("the batch is listed")
 }
 
 /// The day rows of the batch: local day → claimed.
@@ -91,7 +82,7 @@ async fn cap_restarts_at_shanghai_midnight(coalesced: bool) {
 
     app.claim(&first, batch).await.expect(201, None);
     app.claim(&first, batch).await.expect(201, None);
-    let seen = shown(&app, campaign, batch).await;
+    let seen = listed_batch(&app, campaign, batch).await;
     assert_eq!(
         (seen["remaining"].clone(), seen["remaining_today"].clone()),
         (json!(2), json!(1))
@@ -101,7 +92,7 @@ async fn cap_restarts_at_shanghai_midnight(coalesced: bool) {
     app.claim(&first, batch).await.expect(409, Some("claim_limit_reached"));
     app.claim(&second, batch).await.expect(409, Some("sold_out_today"));
     app.claim(&third, batch).await.expect(409, Some("sold_out_today"));
-    let seen = shown(&app, campaign, batch).await;
+    let seen = listed_batch(&app, campaign, batch).await;
     assert_eq!(
         (seen["remaining"].clone(), seen["remaining_today"].clone()),
         (json!(1), json!(0))
@@ -109,12 +100,12 @@ async fn cap_restarts_at_shanghai_midnight(coalesced: bool) {
 
     // Two minutes later it is the next day in Shanghai: the count restarts.
     app.clock.set(shanghai(day.succ_opt().expect("a day"), 0, 1));
-    let seen = shown(&app, campaign, batch).await;
+    let seen = listed_batch(&app, campaign, batch).await;
     assert_eq!(seen["remaining_today"], json!(1), "3 today, but only 1 in stock");
     app.claim(&third, batch).await.expect(201, None);
     // Stock is gone: sold_out comes before sold_out_today.
     app.claim(&second, batch).await.expect(409, Some("sold_out"));
-    let seen = shown(&app, campaign, batch).await;
+    let seen = listed_batch(&app, campaign, batch).await;
     assert_eq!(
         (seen["remaining"].clone(), seen["remaining_today"].clone()),
         (json!(0), json!(0))
@@ -177,10 +168,7 @@ async fn a_storm_over_two_instances_never_claims_more_than_the_day_allows() {
     let app = TestApp::spawn().await;
     let other = app.spawn_sharing(|_| {}).await;
     let admin = app.admin().await;
-    let mut people = Vec::new();
-    for _ in 0..3 {
-        people.extend(join_all((0..40).map(|_| app.resident())).await);
-    }
+    let people = app.residents(120).await;
     let day = tomorrow_in_shanghai();
     app.clock.set(shanghai(day, 12, 0));
     // 100 in stock, 40 a day, 2 a resident: 120 residents storm on two days.
@@ -193,7 +181,7 @@ async fn a_storm_over_two_instances_never_claims_more_than_the_day_allows() {
         let today = answers.iter().filter(|a| a.1 == "sold_out_today").count();
         assert_eq!((created, today), (40, 80), "day {n}: {answers:?}");
         expected.insert(date.to_string(), 40);
-        let seen = shown(&app, campaign, batch).await;
+        let seen = listed_batch(&app, campaign, batch).await;
         assert_eq!(seen["remaining_today"], json!(0));
         assert_eq!(seen["remaining"], json!(100 - 40 * (n as i64 + 1)));
     }

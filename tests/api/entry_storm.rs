@@ -14,15 +14,6 @@ use wenlv::db::schema::{batch_entries, voucher_batches};
 use crate::campaigns_fixtures::{batch_body, with};
 use crate::helpers::{Actor, TestApp};
 
-async fn residents(app: &TestApp, n: usize) -> Vec<Actor> {
-    let mut all = Vec::with_capacity(n);
-    for _ in 0..n.div_ceil(50) {
-        let wave = (all.len()..n.min(all.len() + 50)).map(|_| app.resident());
-        all.extend(join_all(wave).await);
-    }
-    all
-}
-
 /// An open lottery batch of `winners`; returns its id.
 async fn lottery_batch(app: &TestApp, admin: &Actor, winners: i64) -> i64 {
     let campaign = app
@@ -64,7 +55,7 @@ async fn an_entry_storm_over_two_instances_numbers_every_resident_once_without_g
     let other = app.spawn_sharing(|_| {}).await;
     let admin = app.admin().await;
     let batch = lottery_batch(&app, &admin, 10).await;
-    let people = residents(&app, 150).await;
+    let people = app.residents(150).await;
     // Every resident enters twice at once, through both instances: many groups hold
     // the same resident twice, and instances race for the same residents.
     let requests = people
@@ -97,7 +88,7 @@ async fn entries_after_a_draw_started_are_claim_ended_and_take_no_number() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let batch = lottery_batch(&app, &admin, 5).await;
-    let people = residents(&app, 20).await;
+    let people = app.residents(20).await;
     for who in &people[..10] {
         enter(&app, who, batch).await.expect(201, None);
     }
@@ -123,7 +114,7 @@ async fn a_full_entry_queue_answers_overloaded_and_changes_nothing() {
     .await;
     let admin = app.admin().await;
     let batch = lottery_batch(&app, &admin, 10).await;
-    let people = residents(&app, 300).await;
+    let people = app.residents(300).await;
     let (mut overloaded, mut created) = (0, 0);
     for wave in people.chunks(60) {
         for resp in join_all(wave.iter().map(|who| enter(&app, who, batch))).await {
@@ -152,7 +143,7 @@ async fn entries_one_at_a_time_keep_the_same_rules() {
     let app = TestApp::spawn_with(|s| s.claims.enabled = false).await;
     let admin = app.admin().await;
     let batch = lottery_batch(&app, &admin, 10).await;
-    let people = residents(&app, 30).await;
+    let people = app.residents(30).await;
     let answers = join_all(people.iter().chain(people.iter()).map(|who| enter(&app, who, batch))).await;
     let created = answers.iter().filter(|r| r.status == 201).count();
     assert_eq!(created, 30);

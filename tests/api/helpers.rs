@@ -293,6 +293,17 @@ impl TestApp {
             .await
     }
 
+    /// `n` new residents, registered 50 at a time so that set-up does not drown
+    /// the test server.
+    pub async fn residents(&self, n: usize) -> Vec<Actor> {
+        let mut all = Vec::with_capacity(n);
+        while all.len() < n {
+            let wave = (all.len()..n.min(all.len() + 50)).map(|_| self.resident());
+            all.extend(futures_util::future::join_all(wave).await);
+        }
+        all
+    }
+
     /// Registers and signs in a new resident.
     pub async fn resident(&self) -> Actor {
         let phone = self.next_phone();

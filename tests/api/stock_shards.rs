@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use futures_util::future::join_all;
-use serde_json::{json, Value};
+use serde_json::json;
 use wenlv::config::Settings;
 use wenlv::db::schema::{batch_stock_shards, voucher_batches, vouchers};
 
-use crate::campaigns_fixtures::{batch_body, campaign_body};
+use crate::campaigns_fixtures::{batch_body, campaign_body, listed_batch};
 use crate::helpers::{Actor, TestApp};
 use crate::vouchers::remaining;
 
@@ -55,24 +55,6 @@ fn holdings(app: &TestApp, batch: i64) -> BTreeMap<i64, i64> {
         .collect()
 }
 
-/// The batch as the campaign shows it.
-async fn shown(app: &TestApp, campaign: i64, batch: i64) -> Value {
-    let body = app.get(&format!("/campaigns/{campaign}"), None).await.ok().clone();
-    body["batches"]
-        .as_array()
-        .and_then(|all| all.iter().find(|b| b["id"] == json!(batch)).cloned())
-        .expect("the batch is listed")
-}
-
-async fn residents(app: &TestApp, n: usize) -> Vec<Actor> {
-    let mut all = Vec::with_capacity(n);
-    for _ in 0..n.div_ceil(50) {
-        let wave = (all.len()..n.min(all.len() + 50)).map(|_| app.resident());
-        all.extend(join_all(wave).await);
-    }
-    all
-}
-
 fn codes(answers: &[Result<wenlv::vouchers::models::VoucherRow, wenlv::error::AppError>]) -> Vec<&'static str> {
     answers
         .iter()
@@ -93,13 +75,13 @@ async fn a_sharded_batch_is_made_with_its_stock_in_shards_and_shows_their_sum() 
     assert_eq!(made["remaining"], json!(10), "the created batch shows its stock");
     assert_eq!(shards(&app, batch), BTreeMap::from([(0, 3), (1, 3), (2, 2), (3, 2)]));
     assert_eq!(own_column(&app, batch), 0, "the whole stock is in the shards");
-    let people = residents(&app, 3).await;
+    let people = app.residents(3).await;
     for who in &people {
         app.claim(who, batch).await.expect(201, None);
     }
     assert_eq!(remaining(&app, batch), 7);
     assert_eq!(shards(&app, batch).values().sum::<i64>(), 7);
-    assert_eq!(shown(&app, campaign, batch).await["remaining"], json!(7));
+    assert_eq!(listed_batch(&app, campaign, batch).await["remaining"], json!(7));
     let listed = app.get("/campaigns", None).await.ok().clone();
     let in_list = listed["items"]
         .as_array()
@@ -141,7 +123,7 @@ async fn a_storm_over_three_instances_drains_a_sharded_batch_exactly() {
     let batch = app.batch(&admin, campaign, batch_body(90, 2)).await["id"]
         .as_i64()
         .expect("batch id");
-    let people = residents(&app, 120).await;
+    let people = app.residents(120).await;
     // Every resident claims twice, each claim through the next instance: 240 claims
     // for 90 vouchers, from 48 parallel clients.
     let claims: Vec<(usize, &Actor)> = people.iter().chain(people.iter()).enumerate().collect();
@@ -170,7 +152,7 @@ async fn a_storm_over_three_instances_drains_a_sharded_batch_exactly() {
     assert!(shards(&app, batch).values().all(|&n| n == 0), "every shard is empty");
     assert_eq!(remaining(&app, batch), 0);
     for instance in instances {
-        assert_eq!(shown(instance, campaign, batch).await["remaining"], json!(0));
+        assert_eq!(listed_batch(instance, campaign, batch).await["remaining"], json!(0));
     }
     let late = app.resident().await;
     second.claim(&late, batch).await.expect(409, Some("sold_out"));
@@ -208,7 +190,7 @@ async fn sold_out_comes_only_when_every_shard_is_empty() {
     // Four vouchers, one in each shard.
     let batch = app.claimable_batch(&admin, 4, 1).await;
     assert_eq!(shards(&app, batch), BTreeMap::from([(0, 1), (1, 1), (2, 1), (3, 1)]));
-    let ids: Vec<i64> = residents(&app, 6).await.iter().map(|p| p.id).collect();
+    let ids: Vec<i64> = app.residents(6).await.iter().map(|p| p.id).collect();
     let mut db = app.db();
     // A group of three: no single shard has three, so they spill over the shards in
     // shard order, leaving the last one.
@@ -240,7 +222,7 @@ async fn a_single_claim_takes_from_a_shard_with_stock_left() {
     .await;
     let admin = app.admin().await;
     let batch = app.claimable_batch(&admin, 4, 1).await;
-    let people = residents(&app, 5).await;
+    let people = app.residents(5).await;
     for who in &people[..4] {
         app.claim(who, batch).await.expect(201, None);
     }

@@ -9,17 +9,7 @@ use serde_json::json;
 use wenlv::db::schema::vouchers;
 
 use crate::campaigns_fixtures::{at, batch_body, campaign_body, with};
-use crate::helpers::{id_number, Actor, TestApp};
-
-async fn residents(app: &TestApp, n: usize) -> Vec<Actor> {
-    let mut all = Vec::with_capacity(n);
-    // In waves, so set-up does not drown the test server.
-    for _ in 0..n.div_ceil(50) {
-        let wave = (all.len()..n.min(all.len() + 50)).map(|_| app.resident());
-        all.extend(join_all(wave).await);
-    }
-    all
-}
+use crate::helpers::{id_number, TestApp};
 
 fn count_vouchers(app: &TestApp, batch_id: i64) -> i64 {
     vouchers::table
@@ -316,7 +306,7 @@ async fn three_hundred_residents_storm_a_batch_of_one_hundred() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let batch = app.claimable_batch(&admin, 100, 1).await;
-    let people = residents(&app, 300).await;
+    let people = app.residents(300).await;
     // 64 parallel clients, each claiming for its share of the residents.
     let clients = people.chunks(300usize.div_ceil(64)).map(|share| {
         let app = &app;
@@ -600,7 +590,7 @@ async fn sixty_four_clients_with_repeat_claims_get_exact_counts() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let batch = app.claimable_batch(&admin, 100, 2).await;
-    let people = residents(&app, 64).await;
+    let people = app.residents(64).await;
     // 64 parallel clients, each resident claiming four times: 128 could be given,
     // 100 exist.
     let clients = people.iter().map(|who| {
@@ -639,7 +629,7 @@ async fn a_drained_batch_is_answered_from_memory_in_api_order() {
     let batch = app.batch(&admin, campaign, batch_body(3, 1)).await["id"]
         .as_i64()
         .expect("id");
-    let people = residents(&app, 8).await;
+    let people = app.residents(8).await;
     for who in &people[..3] {
         app.claim(who, batch).await.expect(201, None);
     }
@@ -732,7 +722,7 @@ async fn a_full_queue_answers_overloaded_and_changes_nothing() {
     .await;
     let admin = app.admin().await;
     let batch = app.claimable_batch(&admin, 1000, 100).await;
-    let people = residents(&app, 10).await;
+    let people = app.residents(10).await;
     let mut overloaded = 0;
     let mut created = 0;
     // A burst far beyond a queue of one: some claims must be turned away.
