@@ -29,6 +29,13 @@ impl DrawSeed {
         DrawSeed(bytes)
     }
 
+    /// A seed from chosen bytes: only for the demo, whose city (and so whose
+    /// winners) must come out the same on every run; a real batch's seed is
+    /// always `generate`d.
+    pub fn from_bytes(bytes: [u8; 32]) -> DrawSeed {
+        DrawSeed(bytes)
+    }
+
     /// A seed from its stored hex; `None` unless it is 64 hex digits.
     pub fn from_hex(text: &str) -> Option<DrawSeed> {
         let bytes = hex::decode(text).ok()?;
