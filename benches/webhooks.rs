@@ -404,7 +404,8 @@ async fn main() {
     if sender_on {
         assert_eq!(delivered, n, "every event delivered");
     } else {
-        let queued: i64 = wenlv::db::schema::webhook_deliveries::table
+        // Events, not deliveries: on SQLite the sender writes those (webhooks::fanout).
+        let queued: i64 = wenlv::db::schema::webhook_events::table
             .count()
             .get_result(&mut conn)
             .expect("count");

@@ -151,7 +151,13 @@ fn lease_and_read_at_once(
 /// endpoint's row: on PostgreSQL that row lock makes a second instance wait and
 /// then see the first one's lease (a conditional UPDATE alone would let both pass
 /// the "nothing in flight" check); SQLite's `BEGIN IMMEDIATE` serializes anyway.
+///
+/// On SQLite the events written since the last pass get their deliveries first
+/// ([`super::fanout`]).
 pub fn claim(conn: &mut DbConnection, limit: i64, per_endpoint: i64, lease: Duration) -> AppResult<Vec<Due>> {
+    if let DbConnection::Sqlite(_) = conn {
+        super::fanout::fan_out(conn, limit)?;
+    }
     let at = now();
     let free = webhook_deliveries::locked_until
         .is_null()

@@ -5,7 +5,8 @@
 //! Invariants:
 //! - an event is written to the outbox by [`outbox::enqueue`] inside the
 //!   transaction of the change it reports, so a change that rolls back sends
-//!   nothing and one that commits is sent even if the instance dies right after;
+//!   nothing and one that commits is sent even if the instance dies right after
+//!   (on SQLite its deliveries are written later by the sender, [`fanout`]);
 //! - each delivery is sent by one instance at a time: [`lease::claim`] takes it
 //!   with a conditional UPDATE that sets a lease (`locked_until`); a sender that
 //!   dies mid-send loses the lease and another instance retries (at least once);
@@ -13,6 +14,7 @@
 
 pub mod attempts;
 pub mod dto;
+pub mod fanout;
 pub mod handlers;
 pub mod lease;
 pub mod models;

@@ -1,5 +1,6 @@
 //! The outbox: events written in the transaction of the change they report, one
-//! delivery per live endpoint of the merchant. The sender's side of it is
+//! delivery per live endpoint of the merchant (on PostgreSQL in the same
+//! statement; on SQLite by the sender's [`super::fanout`]). The sender's side of it is
 //! [`super::lease`] (claiming due deliveries) and [`super::attempts`] (recording
 //! what each POST came to).
 //!
@@ -14,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::models::{DeliveryStatus, EventType};
 use super::signature::new_event_id;
-use crate::db::schema::{webhook_deliveries, webhook_events, webhooks};
+use crate::db::schema::{webhook_events, webhooks};
 use crate::db::DbConnection;
 use crate::time::{now, utc};
 
@@ -31,8 +32,13 @@ use crate::time::{now, utc};
 /// more is felt by every redemption waiting behind it. Nor does the statement
 /// lock the merchant's or the endpoint's row, which every other event of that
 /// merchant would also lock (migration `000260_outbox_without_hot_row_locks`).
-/// Measured in `benches/webhooks.rs --sender off`. SQLite runs in process, where
-/// a statement is a function call, and keeps the plain three.
+/// Measured in `benches/webhooks.rs --sender off`.
+///
+/// On SQLite, in process, a statement is a function call but a page is not: each
+/// page a transaction dirties is written to the WAL at its commit. So the change
+/// writes the event alone (after a read that finds an endpoint wants it), and the
+/// sender's fan-out gives it its deliveries, many events to a commit
+/// ([`super::fanout`]).
 pub fn enqueue(conn: &mut DbConnection, merchant_id: i64, event_type: EventType, data: Value) -> QueryResult<()> {
     let at = now();
     let public_id = new_event_id();
@@ -72,7 +78,8 @@ pub fn enqueue(conn: &mut DbConnection, merchant_id: i64, event_type: EventType,
                 return Ok(());
             }
             let body = event_body(&public_id, event_type, at, data);
-            let event_id: i64 = diesel::insert_into(webhook_events::table)
+            // The deliveries are written by the sender's fan-out (`super::fanout`).
+            diesel::insert_into(webhook_events::table)
                 .values((
                     webhook_events::public_id.eq(&public_id),
                     webhook_events::merchant_id.eq(merchant_id),
@@ -80,21 +87,7 @@ pub fn enqueue(conn: &mut DbConnection, merchant_id: i64, event_type: EventType,
                     webhook_events::body.eq(&body),
                     webhook_events::created_at.eq(at),
                 ))
-                .returning(webhook_events::id)
-                .get_result(conn)?;
-            // One row at a time: MultiConnection has no batch insert; a merchant has few endpoints.
-            for webhook_id in endpoints {
-                diesel::insert_into(webhook_deliveries::table)
-                    .values((
-                        webhook_deliveries::event_id.eq(event_id),
-                        webhook_deliveries::webhook_id.eq(webhook_id),
-                        webhook_deliveries::status.eq(DeliveryStatus::Pending),
-                        webhook_deliveries::attempts.eq(0_i64),
-                        webhook_deliveries::next_attempt_at.eq(at),
-                        webhook_deliveries::created_at.eq(at),
-                    ))
-                    .execute(conn)?;
-            }
+                .execute(conn)?;
             Ok(())
         }
     }

@@ -584,3 +584,45 @@ async fn a_retried_event_is_overtaken_and_the_others_keep_their_order() {
     assert_eq!(heard[4], written[0], "its retry came after the later events");
     assert_eq!(&heard[1..4], &written[1..4], "the rest in order");
 }
+
+#[tokio::test]
+async fn an_event_goes_to_the_endpoints_its_merchant_had_when_it_was_written() {
+    // No sender of its own: the test runs the passes, so an endpoint can be
+    // registered and another deleted between an event's write and its first pass
+    // (on SQLite, where the pass writes the deliveries: webhooks::fanout).
+    let app = TestApp::spawn_with(|s| s.webhooks.poll_interval_ms = 0).await;
+    let shop = app.shop(None).await;
+    let (before, after, gone) = (Receiver::start(&[]), Receiver::start(&[]), Receiver::start(&[]));
+    register(&app, &shop.owner.token, shop.merchant_id, &before.url).await;
+    let (gone_id, _) = register(&app, &shop.owner.token, shop.merchant_id, &gone.url).await;
+    let (buyer, _) = app.buyer(&shop).await;
+    let (first, _) = app.paid_order(&buyer.token, shop.offer_id, None).await;
+    register(&app, &shop.owner.token, shop.merchant_id, &after.url).await;
+    let deleted = app
+        .delete(
+            &format!("/merchants/{}/webhooks/{gone_id}", shop.merchant_id),
+            Some(&shop.owner.token),
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    let (second, _) = app.paid_order(&buyer.token, shop.offer_id, None).await;
+
+    let pool = wenlv::webhooks::sender::pool(&app.settings.database, &app.settings.webhooks);
+    let client = wenlv::webhooks::sender::client(&app.settings.webhooks).expect("client");
+    let mut attempted = 0;
+    for _ in 0..3 {
+        attempted += wenlv::webhooks::sender::send_once(&pool, &client, &app.settings.webhooks)
+            .await
+            .expect("a pass");
+    }
+    assert_eq!(attempted, 3, "two events to the first endpoint, one to the new one");
+    let ids = |r: &Receiver| -> Vec<Value> {
+        r.received()
+            .iter()
+            .map(|got| got.json()["data"]["id"].clone())
+            .collect()
+    };
+    assert_eq!(ids(&before), vec![json!(first), json!(second)]);
+    assert_eq!(ids(&after), vec![json!(second)], "registered after the first event");
+    assert!(ids(&gone).is_empty(), "deleted before any pass");
+}
