@@ -163,6 +163,88 @@ struct Backends {
     in_transaction: i64,
 }
 
+/// CPU time used so far (clock ticks, `/proc`): this process (the instances and the
+/// clients driving them), PostgreSQL's processes, and the machine (busy and idle).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    bench: u64,
+    postgres: u64,
+    busy: u64,
+    idle: u64,
+}
+
+impl Cpu {
+    fn now() -> Cpu {
+        let times = |stat: &str| -> u64 {
+            // After the ")" that ends the command come fields 3 (state) onwards:
+            // utime and stime are fields 14 and 15.
+            let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+            let field = |n: usize| -> u64 {
+                after
+                    .split_whitespace()
+                    .nth(n - 3)
+                    .and_then(|x| x.parse().ok())
+                    .unwrap_or(0)
+            };
+            field(14) + field(15)
+        };
+        let bench = std::fs::read_to_string("/proc/self/stat")
+            .map(|s| times(&s))
+            .unwrap_or(0);
+        let mut postgres = 0;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let dir = entry.path();
+            let is_postgres = std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.trim() == "postgres");
+            if is_postgres {
+                postgres += std::fs::read_to_string(dir.join("stat"))
+                    .map(|s| times(&s))
+                    .unwrap_or(0);
+            }
+        }
+        let line = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let all: Vec<u64> = line
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let idle = all.get(3).copied().unwrap_or(0) + all.get(4).copied().unwrap_or(0);
+        Cpu {
+            bench,
+            postgres,
+            busy: all.iter().sum::<u64>() - idle,
+            idle,
+        }
+    }
+
+    /// What was used between `self` and `later`, per claim, in ms of CPU.
+    fn report(&self, later: &Cpu, claims: usize) -> String {
+        let per = |a: u64, b: u64| (b.saturating_sub(a)) as f64 * 10.0 / claims.max(1) as f64;
+        let (busy, idle) = (later.busy - self.busy, later.idle - self.idle);
+        format!(
+            "CPU per claim: {:.3} ms in this process (instances and clients), {:.3} ms in PostgreSQL; \
+             machine {:.0}% busy",
+            per(self.bench, later.bench),
+            per(self.postgres, later.postgres),
+            100.0 * busy as f64 / (busy + idle).max(1) as f64
+        )
+    }
+}
+
+/// Samples [`Cpu`] every 50 ms until `stop`, each with its time since `from`.
+fn sample_cpu(from: Instant, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<(Duration, Cpu)>> {
+    std::thread::spawn(move || {
+        let mut samples = vec![(from.elapsed(), Cpu::now())];
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+            samples.push((from.elapsed(), Cpu::now()));
+        }
+        samples
+    })
+}
+
 /// Lock waits seen in `pg_stat_activity` during the release.
 #[derive(Default)]
 struct LockSamples {
@@ -290,10 +372,12 @@ async fn main() {
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = (db.engine == Engine::Postgres).then(|| sample_locks(&db, stop.clone()));
     let started = Instant::now();
+    let cpu_sampler = sample_cpu(started, stop.clone());
     let release = drive(clients, residents, claim_job(claim_url(release_batch))).await;
     let release_elapsed = started.elapsed();
     stop.store(true, Ordering::Relaxed);
     let locks = sampler.map(|s| s.join().expect("sampler"));
+    let cpu_samples = cpu_sampler.join().expect("cpu sampler");
     let group_after = histogram(&probe, &addresses[0], "claim_group_size").await;
     let retries = counter(&probe, &addresses[0], "claim_group_retries_total").await - retries_before;
     let tx_after = histogram(&probe, &addresses[0], "db_write_tx_seconds").await;
@@ -306,6 +390,21 @@ async fn main() {
     let claim_phase = stats(&release[..=last_201], claim_window);
     let tail = stats(&release[last_201 + 1..], release_elapsed.saturating_sub(claim_window));
     let claims_per_s = claim_phase.count("201") as f64 / claim_window.as_secs_f64();
+    // The CPU of the claim phase alone: from the start to the sample nearest the last 201.
+    let cpu_in_claims = {
+        let end = cpu_samples
+            .iter()
+            .min_by_key(|(at, _)| {
+                if *at > claim_window {
+                    *at - claim_window
+                } else {
+                    claim_window - *at
+                }
+            })
+            .map(|&(_, cpu)| cpu)
+            .unwrap_or_default();
+        cpu_samples[0].1.report(&end, claim_phase.count("201"))
+    };
 
     // --- 2. the drained batch again: answers from memory
     let memory_before = counter(&probe, &addresses[0], "claims_answered_from_memory_total").await;
@@ -382,6 +481,7 @@ async fn main() {
         ms(claim_phase.percentile(0.99)),
         claim_phase.outcomes,
     );
+    println!("  {cpu_in_claims}");
     println!("  sold-out tail of the release: {}", tail.summary());
     println!(
         "  vouchers issued (DB) {release_issued}, remaining {release_remaining}, most held by one resident {release_most}"
