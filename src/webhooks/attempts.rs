@@ -54,9 +54,21 @@ impl Backoff {
 /// beside the requests on the same cores and database, and during a burst of
 /// redemptions each of its round trips is time a redemption waits for
 /// (`benches/webhooks.rs`). SQLite, in process, logs and moves row by row.
-pub fn record(conn: &mut DbConnection, sent: &[(Due, Outcome)], backoff: Backoff) -> AppResult<()> {
+///
+/// `unsent` are deliveries of the pass's lease that it had no time to send: their
+/// lease ends here, so the next pass (of any instance) sends them, in order.
+pub fn record(conn: &mut DbConnection, sent: &[(Due, Outcome)], unsent: &[i64], backoff: Backoff) -> AppResult<()> {
     write_tx(conn, |c| {
         without_waiting_for_the_flush(c)?;
+        if !unsent.is_empty() {
+            diesel::update(
+                webhook_deliveries::table
+                    .filter(webhook_deliveries::id.eq_any(unsent))
+                    .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending)),
+            )
+            .set(webhook_deliveries::locked_until.eq(None::<NaiveDateTime>))
+            .execute(c)?;
+        }
         match c {
             DbConnection::Postgresql(pg) => record_pass_at_once(pg, sent, backoff)?,
             DbConnection::Sqlite(_) => {

@@ -86,29 +86,52 @@ async fn send(client: &reqwest::Client, due: &Due) -> Outcome {
     }
 }
 
-/// How many deliveries of one endpoint a pass leases and sends one after another:
-/// as many as fit in the lease even if every one of them times out (so the lease
-/// never lapses while this instance still works through them), at least one.
+/// How many deliveries of one endpoint a pass leases: up to `webhooks.batch`. The
+/// pass sends them one after another only while the lease has room for the next
+/// one to time out and the pass to be recorded ([`last_start`]); the rest go back
+/// unsent when the pass is recorded, still in order, for the next pass. A receiver
+/// that answers at once thus gets a whole batch per pass (one lease and one record
+/// for many events: on SQLite every one of those transactions takes the write lock
+/// the redemptions wait for), and one that times out every time still never holds
+/// a lease past its end.
 pub fn per_endpoint(settings: &WebhookSettings) -> i64 {
-    let timeout_ms = i64::try_from(settings.timeout_ms.max(1)).unwrap_or(i64::MAX);
-    let fit = settings.lease_ms / timeout_ms - 1;
-    fit.clamp(1, settings.batch.max(1))
+    settings.batch.max(1)
 }
 
-/// Sends one endpoint's deliveries in order, each after the previous one answered.
-async fn send_in_order(client: &reqwest::Client, due: Vec<Due>) -> Vec<(Due, Outcome)> {
-    let mut done = Vec::with_capacity(due.len());
+/// The latest moment a pass that took its lease at `leased` may start a POST: a
+/// POST takes at most `webhooks.timeout_ms`, and another timeout's worth is left
+/// for recording the pass before the lease lapses and another instance may send
+/// the same deliveries again.
+fn last_start(leased: Instant, settings: &WebhookSettings) -> Instant {
+    let lease = Duration::from_millis(u64::try_from(settings.lease_ms.max(0)).unwrap_or(0));
+    let spare = Duration::from_millis(settings.timeout_ms.saturating_mul(2));
+    leased + lease.saturating_sub(spare)
+}
+
+/// Sends one endpoint's deliveries in order, each after the previous one answered,
+/// the first always, the others only if they start by `last_start`; returns the
+/// outcomes and the deliveries left unsent (the tail, in order).
+async fn send_in_order(
+    client: &reqwest::Client,
+    due: Vec<Due>,
+    last_start: Instant,
+) -> (Vec<(Due, Outcome)>, Vec<Due>) {
+    let (mut done, mut unsent) = (Vec::with_capacity(due.len()), Vec::new());
     for d in due {
+        if !done.is_empty() && (!unsent.is_empty() || Instant::now() > last_start) {
+            unsent.push(d);
+            continue;
+        }
         let outcome = send(client, &d).await;
         done.push((d, outcome));
     }
-    done
+    (done, unsent)
 }
 
 /// One pass: claims what is due (endpoint by endpoint, see [`lease::claim`]),
 /// sends each endpoint's deliveries in order and the endpoints concurrently, then
-/// records the outcomes in one transaction. Returns how many deliveries it
-/// attempted. `pool` is the sender's own ([`pool`]), not the requests'.
+/// records the outcomes and hands back what it had no time to send, in one
+/// transaction. Returns how many deliveries it attempted. `pool` is the sender's own ([`pool`]), not the requests'.
 pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &WebhookSettings) -> anyhow::Result<usize> {
     let claim_pool = pool.clone();
     let (limit, lease) = (settings.batch, chrono::Duration::milliseconds(settings.lease_ms));
@@ -123,7 +146,7 @@ pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &Webhook
     if due.is_empty() {
         return Ok(0);
     }
-    let count = due.len();
+    let leased = due.len();
     let sending = Instant::now();
     // `claim` answers in delivery id order, so each endpoint's queue keeps it.
     let mut queues: Vec<(i64, Vec<Due>)> = Vec::new();
@@ -133,12 +156,14 @@ pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &Webhook
             None => queues.push((d.webhook_id, vec![d])),
         }
     }
-    let sent: Vec<(Due, Outcome)> = join_all(queues.into_iter().map(|(_, queue)| send_in_order(client, queue)))
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
+    let until = last_start(claiming, settings);
+    let (mut sent, mut unsent): (Vec<(Due, Outcome)>, Vec<i64>) = (Vec::with_capacity(leased), Vec::new());
+    for (done, left) in join_all(queues.into_iter().map(|(_, queue)| send_in_order(client, queue, until))).await {
+        sent.extend(done);
+        unsent.extend(left.iter().map(|d| d.delivery_id));
+    }
     crate::metrics::webhook_sender_step(SenderStep::Send, sending.elapsed());
+    let attempted = sent.len();
     let recording = Instant::now();
     let record_pool = pool.clone();
     let backoff = backoff(settings);
@@ -147,7 +172,7 @@ pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &Webhook
             crate::metrics::webhook_attempt(outcome.acknowledged());
         }
         let mut conn = record_pool.get()?;
-        if let Err(error) = attempts::record(&mut conn, &sent, backoff) {
+        if let Err(error) = attempts::record(&mut conn, &sent, &unsent, backoff) {
             // Nothing of the pass is recorded: its deliveries go again after the lease.
             tracing::warn!(error = %error, attempts = sent.len(), "webhook attempts not recorded");
         }
@@ -155,7 +180,7 @@ pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &Webhook
     })
     .await??;
     crate::metrics::webhook_sender_step(SenderStep::Record, recording.elapsed());
-    Ok(count)
+    Ok(attempted)
 }
 
 /// Sends every `webhooks.poll_interval_ms` until `stop` turns true. A pass that

@@ -44,7 +44,16 @@ impl Receiver {
         Receiver::listen(TcpListener::bind("127.0.0.1:0").expect("bind receiver"), script)
     }
 
+    /// A receiver that answers 200 to each POST only `after` it came.
+    fn slow(after: Duration) -> Receiver {
+        Receiver::listen_slowly(TcpListener::bind("127.0.0.1:0").expect("bind receiver"), &[], after)
+    }
+
     fn listen(listener: TcpListener, script: &[u16]) -> Receiver {
+        Receiver::listen_slowly(listener, script, Duration::ZERO)
+    }
+
+    fn listen_slowly(listener: TcpListener, script: &[u16], after: Duration) -> Receiver {
         let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().expect("addr").port());
         let got = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(script.iter().copied().collect::<VecDeque<u16>>()));
@@ -54,7 +63,7 @@ impl Receiver {
                 let Ok(stream) = stream else { continue };
                 let (sink, script) = (sink.clone(), script.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &sink, &script);
+                    let _ = serve(stream, &sink, &script, after);
                 });
             }
         });
@@ -82,6 +91,7 @@ fn serve(
     stream: std::net::TcpStream,
     sink: &Mutex<Vec<Received>>,
     script: &Mutex<VecDeque<u16>>,
+    after: Duration,
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -108,6 +118,7 @@ fn serve(
         signature: headers.get("wenlv-signature").cloned().unwrap_or_default(),
         body: String::from_utf8_lossy(&body).into_owned(),
     });
+    std::thread::sleep(after);
     let mut stream = stream;
     write!(
         stream,
@@ -625,4 +636,62 @@ async fn an_event_goes_to_the_endpoints_its_merchant_had_when_it_was_written() {
     assert_eq!(ids(&before), vec![json!(first), json!(second)]);
     assert_eq!(ids(&after), vec![json!(second)], "registered after the first event");
     assert!(ids(&gone).is_empty(), "deleted before any pass");
+}
+
+#[tokio::test]
+async fn a_pass_sends_what_fits_in_its_lease_and_hands_the_rest_back_in_order() {
+    // A POST may take 300 ms and a lease lasts 1.5 s: a pass starts POSTs only in
+    // its first 0.9 s (a timeout's worth for the last POST, one for the record).
+    let app = TestApp::spawn_with(|s| {
+        s.webhooks.poll_interval_ms = 0;
+        s.webhooks.timeout_ms = 300;
+        s.webhooks.lease_ms = 1500;
+    })
+    .await;
+    let shop = app.shop(None).await;
+    let receiver = Receiver::slow(Duration::from_millis(200));
+    register(&app, &shop.owner.token, shop.merchant_id, &receiver.url).await;
+    let (buyer, _) = app.buyer(&shop).await;
+    const ORDERS: usize = 10;
+    let mut paid = Vec::new();
+    for _ in 0..ORDERS {
+        paid.push(json!(app.paid_order(&buyer.token, shop.offer_id, None).await.0));
+    }
+
+    let pool = wenlv::webhooks::sender::pool(&app.settings.database, &app.settings.webhooks);
+    let client = wenlv::webhooks::sender::client(&app.settings.webhooks).expect("client");
+    let first = wenlv::webhooks::sender::send_once(&pool, &client, &app.settings.webhooks)
+        .await
+        .expect("a pass");
+    assert!(
+        (2..ORDERS).contains(&first),
+        "the lease held ten, the pass had time for {first}"
+    );
+    // The unsent ones were handed back, not left leased until the lease lapses:
+    // the next pass (of any instance) may send them at once.
+    let still_leased: i64 = {
+        use diesel::prelude::*;
+        use wenlv::db::schema::webhook_deliveries as d;
+        d::table
+            .filter(d::status.eq(wenlv::webhooks::models::DeliveryStatus::Pending))
+            .filter(d::locked_until.is_not_null())
+            .count()
+            .get_result(&mut app.db())
+            .expect("count")
+    };
+    assert_eq!(still_leased, 0);
+    let started = Instant::now();
+    let mut attempted = first;
+    while attempted < ORDERS && started.elapsed() < Duration::from_secs(10) {
+        attempted += wenlv::webhooks::sender::send_once(&pool, &client, &app.settings.webhooks)
+            .await
+            .expect("a pass");
+    }
+    assert_eq!(attempted, ORDERS);
+    let order: Vec<Value> = receiver
+        .received()
+        .iter()
+        .map(|r| r.json()["data"]["id"].clone())
+        .collect();
+    assert_eq!(order, paid, "each once, in the order written");
 }
