@@ -1,7 +1,7 @@
 //! Webhook throughput and what webhooks add to a redemption.
 //!
 //! `cargo bench --bench webhooks -- [--engine sqlite|postgres] [--redemptions 10000] [--clients 32]
-//!  [--rounds 5] [--sender on|off] [--lease-ms N]`
+//!  [--rounds 5] [--sender on|off] [--lease-ms N] [--batch N]`
 //!
 //! Set-up (not timed): two approved merchants with an owner each, and
 //! `--redemptions` paid orders at each, written straight into a fresh database;
@@ -314,6 +314,7 @@ async fn main() {
     // An idle sender looks every 100 ms; a busy one loops at once.
     settings.webhooks.poll_interval_ms = if sender_on { 100 } else { 3_600_000 };
     settings.webhooks.lease_ms = args.get("lease-ms", settings.webhooks.lease_ms);
+    settings.webhooks.batch = args.get("batch", settings.webhooks.batch);
     let tokens = tokens_for(&settings, &[1, 2]);
     let pool_size = settings.database.max_connections;
     let base = common::spawn(settings);
