@@ -131,7 +131,8 @@ async fn send_in_order(
 /// One pass: claims what is due (endpoint by endpoint, see [`lease::claim`]),
 /// sends each endpoint's deliveries in order and the endpoints concurrently, then
 /// records the outcomes and hands back what it had no time to send, in one
-/// transaction. Returns how many deliveries it attempted. `pool` is the sender's own ([`pool`]), not the requests'.
+/// transaction. Returns how many deliveries it attempted. `pool` is the sender's
+/// own ([`pool`]), not the requests'.
 pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &WebhookSettings) -> anyhow::Result<usize> {
     let claim_pool = pool.clone();
     let (limit, lease) = (settings.batch, chrono::Duration::milliseconds(settings.lease_ms));

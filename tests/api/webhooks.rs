@@ -596,6 +596,31 @@ async fn a_retried_event_is_overtaken_and_the_others_keep_their_order() {
     assert_eq!(&heard[1..4], &written[1..4], "the rest in order");
 }
 
+/// The sender's passes, run by the test itself (the app's own sender is off:
+/// `webhooks.poll_interval_ms = 0`), so a test decides what happens between them.
+struct Passes {
+    pool: wenlv::db::Pool,
+    client: reqwest::Client,
+    settings: wenlv::config::WebhookSettings,
+}
+
+impl Passes {
+    fn of(app: &TestApp) -> Passes {
+        Passes {
+            pool: wenlv::webhooks::sender::pool(&app.settings.database, &app.settings.webhooks),
+            client: wenlv::webhooks::sender::client(&app.settings.webhooks).expect("client"),
+            settings: app.settings.webhooks.clone(),
+        }
+    }
+
+    /// One pass; how many deliveries it attempted.
+    async fn run(&self) -> usize {
+        wenlv::webhooks::sender::send_once(&self.pool, &self.client, &self.settings)
+            .await
+            .expect("a pass")
+    }
+}
+
 #[tokio::test]
 async fn an_event_goes_to_the_endpoints_its_merchant_had_when_it_was_written() {
     // No sender of its own: the test runs the passes, so an endpoint can be
@@ -618,13 +643,10 @@ async fn an_event_goes_to_the_endpoints_its_merchant_had_when_it_was_written() {
     assert_eq!(deleted.status, 204);
     let (second, _) = app.paid_order(&buyer.token, shop.offer_id, None).await;
 
-    let pool = wenlv::webhooks::sender::pool(&app.settings.database, &app.settings.webhooks);
-    let client = wenlv::webhooks::sender::client(&app.settings.webhooks).expect("client");
+    let passes = Passes::of(&app);
     let mut attempted = 0;
     for _ in 0..3 {
-        attempted += wenlv::webhooks::sender::send_once(&pool, &client, &app.settings.webhooks)
-            .await
-            .expect("a pass");
+        attempted += passes.run().await;
     }
     assert_eq!(attempted, 3, "two events to the first endpoint, one to the new one");
     let ids = |r: &Receiver| -> Vec<Value> {
@@ -658,11 +680,8 @@ async fn a_pass_sends_what_fits_in_its_lease_and_hands_the_rest_back_in_order() 
         paid.push(json!(app.paid_order(&buyer.token, shop.offer_id, None).await.0));
     }
 
-    let pool = wenlv::webhooks::sender::pool(&app.settings.database, &app.settings.webhooks);
-    let client = wenlv::webhooks::sender::client(&app.settings.webhooks).expect("client");
-    let first = wenlv::webhooks::sender::send_once(&pool, &client, &app.settings.webhooks)
-        .await
-        .expect("a pass");
+    let passes = Passes::of(&app);
+    let first = passes.run().await;
     assert!(
         (2..ORDERS).contains(&first),
         "the lease held ten, the pass had time for {first}"
@@ -683,9 +702,7 @@ async fn a_pass_sends_what_fits_in_its_lease_and_hands_the_rest_back_in_order() 
     let started = Instant::now();
     let mut attempted = first;
     while attempted < ORDERS && started.elapsed() < Duration::from_secs(10) {
-        attempted += wenlv::webhooks::sender::send_once(&pool, &client, &app.settings.webhooks)
-            .await
-            .expect("a pass");
+        attempted += passes.run().await;
     }
     assert_eq!(attempted, ORDERS);
     let order: Vec<Value> = receiver
