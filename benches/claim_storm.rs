@@ -394,13 +394,7 @@ async fn main() {
     let cpu_in_claims = {
         let end = cpu_samples
             .iter()
-            .min_by_key(|(at, _)| {
-                if *at > claim_window {
-                    *at - claim_window
-                } else {
-                    claim_window - *at
-                }
-            })
+            .min_by_key(|&&(at, _)| at.max(claim_window) - at.min(claim_window))
             .map(|&(_, cpu)| cpu)
             .unwrap_or_default();
         cpu_samples[0].1.report(&end, claim_phase.count("201"))

@@ -25,33 +25,52 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use super::models::DeliveryStatus;
 use crate::db::{write_tx, DbConnection};
 
-/// The events after the cursor that one pass takes: how many, and the last one.
 #[derive(QueryableByName)]
-struct Window {
+struct Cursor {
     #[diesel(sql_type = BigInt)]
-    after: i64,
+    last_event_id: i64,
+}
+
+#[derive(QueryableByName)]
+struct Newest {
     #[diesel(sql_type = Nullable<BigInt>)]
-    through: Option<i64>,
-    #[diesel(sql_type = BigInt)]
-    events: i64,
+    id: Option<i64>,
+}
+
+/// The cursor: the last event fanned out.
+fn cursor(c: &mut DbConnection) -> QueryResult<i64> {
+    Ok(
+        diesel::sql_query("SELECT last_event_id FROM webhook_fanout WHERE id = 1")
+            .get_result::<Cursor>(c)?
+            .last_event_id,
+    )
+}
+
+/// The id of the `limit`-th event after `after` (or of the last one, if fewer).
+fn through(c: &mut DbConnection, after: i64, limit: i64) -> QueryResult<Option<i64>> {
+    Ok(
+        diesel::sql_query("SELECT MAX(id) AS id FROM (SELECT id FROM webhook_events WHERE id > ? ORDER BY id LIMIT ?)")
+            .bind::<BigInt, _>(after)
+            .bind::<BigInt, _>(limit.max(1))
+            .get_result::<Newest>(c)?
+            .id,
+    )
 }
 
 /// Fans out up to `limit` events after the cursor, oldest first, and moves the
-/// cursor past them; returns how many events it took. One write transaction.
-pub fn fan_out(conn: &mut DbConnection, limit: i64) -> QueryResult<usize> {
+/// cursor past them, in one write transaction. A pass with nothing new only reads
+/// (the sender passes every `webhooks.poll_interval_ms` while idle, and the write
+/// lock is the one the requests wait for).
+pub fn fan_out(conn: &mut DbConnection, limit: i64) -> QueryResult<()> {
+    let seen = cursor(conn)?;
+    if through(conn, seen, 1)?.is_none() {
+        return Ok(());
+    }
     write_tx(conn, |c| {
-        let window: Window = diesel::sql_query(
-            "SELECT f.last_event_id AS after, MAX(e.id) AS through, COUNT(e.id) AS events \
-             FROM webhook_fanout AS f \
-             LEFT JOIN (SELECT id FROM webhook_events \
-                        WHERE id > (SELECT last_event_id FROM webhook_fanout WHERE id = 1) \
-                        ORDER BY id LIMIT ?) AS e ON 1 = 1 \
-             WHERE f.id = 1 GROUP BY f.last_event_id",
-        )
-        .bind::<BigInt, _>(limit.max(1))
-        .get_result(c)?;
-        let Some(through) = window.through else {
-            return Ok(0);
+        // Read again under the write lock: another instance may have moved it.
+        let after = cursor(c)?;
+        let Some(through) = through(c, after, limit)? else {
+            return Ok(());
         };
         diesel::sql_query(
             "INSERT INTO webhook_deliveries \
@@ -64,12 +83,12 @@ pub fn fan_out(conn: &mut DbConnection, limit: i64) -> QueryResult<usize> {
              ORDER BY e.id, w.id",
         )
         .bind::<Text, _>(DeliveryStatus::Pending.as_str())
-        .bind::<BigInt, _>(window.after)
+        .bind::<BigInt, _>(after)
         .bind::<BigInt, _>(through)
         .execute(c)?;
         diesel::sql_query("UPDATE webhook_fanout SET last_event_id = ? WHERE id = 1")
             .bind::<BigInt, _>(through)
             .execute(c)?;
-        Ok(usize::try_from(window.events).unwrap_or(0))
+        Ok(())
     })
 }

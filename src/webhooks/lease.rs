@@ -143,9 +143,9 @@ fn lease_and_read_at_once(
 /// Claims due deliveries for `lease`, endpoint by endpoint, so that each endpoint
 /// hears its events in the order they were written (README, "Order"): an endpoint
 /// with a delivery in flight (leased by any instance) is skipped; otherwise its
-/// oldest due deliveries, up to `per_endpoint`, are leased together, and the
-/// sender sends them one after another. Up to `limit` deliveries in all, in
-/// delivery id order within each endpoint.
+/// oldest due deliveries are leased together, and the sender sends them one after
+/// another while the lease has room (`sender::last_start`). Up to `limit`
+/// deliveries in all, in delivery id order within each endpoint.
 ///
 /// Each endpoint's claim is one write transaction that first touches the
 /// endpoint's row: on PostgreSQL that row lock makes a second instance wait and
@@ -154,7 +154,7 @@ fn lease_and_read_at_once(
 ///
 /// On SQLite the events written since the last pass get their deliveries first
 /// ([`super::fanout`]).
-pub fn claim(conn: &mut DbConnection, limit: i64, per_endpoint: i64, lease: Duration) -> AppResult<Vec<Due>> {
+pub fn claim(conn: &mut DbConnection, limit: i64, lease: Duration) -> AppResult<Vec<Due>> {
     if let DbConnection::Sqlite(_) = conn {
         super::fanout::fan_out(conn, limit)?;
     }
@@ -178,7 +178,7 @@ pub fn claim(conn: &mut DbConnection, limit: i64, per_endpoint: i64, lease: Dura
     }
     let mut claimed: Vec<Due> = Vec::new();
     for webhook_id in endpoints {
-        let room = (limit - claimed.len() as i64).min(per_endpoint.max(1));
+        let room = limit - claimed.len() as i64;
         if room <= 0 {
             break;
         }

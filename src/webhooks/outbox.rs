@@ -69,12 +69,13 @@ pub fn enqueue(conn: &mut DbConnection, merchant_id: i64, event_type: EventType,
             Ok(())
         }
         DbConnection::Sqlite(_) => {
-            let endpoints: Vec<i64> = webhooks::table
-                .filter(webhooks::merchant_id.eq(merchant_id))
-                .filter(webhooks::deleted_at.is_null())
-                .select(webhooks::id)
-                .load(conn)?;
-            if endpoints.is_empty() {
+            let wanted: bool = diesel::select(diesel::dsl::exists(
+                webhooks::table
+                    .filter(webhooks::merchant_id.eq(merchant_id))
+                    .filter(webhooks::deleted_at.is_null()),
+            ))
+            .get_result(conn)?;
+            if !wanted {
                 return Ok(());
             }
             let body = event_body(&public_id, event_type, at, data);

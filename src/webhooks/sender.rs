@@ -86,22 +86,18 @@ async fn send(client: &reqwest::Client, due: &Due) -> Outcome {
     }
 }
 
-/// How many deliveries of one endpoint a pass leases: up to `webhooks.batch`. The
-/// pass sends them one after another only while the lease has room for the next
-/// one to time out and the pass to be recorded ([`last_start`]); the rest go back
-/// unsent when the pass is recorded, still in order, for the next pass. A receiver
-/// that answers at once thus gets a whole batch per pass (one lease and one record
-/// for many events: on SQLite every one of those transactions takes the write lock
-/// the redemptions wait for), and one that times out every time still never holds
-/// a lease past its end.
-pub fn per_endpoint(settings: &WebhookSettings) -> i64 {
-    settings.batch.max(1)
-}
-
 /// The latest moment a pass that took its lease at `leased` may start a POST: a
 /// POST takes at most `webhooks.timeout_ms`, and another timeout's worth is left
 /// for recording the pass before the lease lapses and another instance may send
 /// the same deliveries again.
+///
+/// A pass leases up to `webhooks.batch` deliveries, an endpoint's all together,
+/// and sends each endpoint's one after another only until this moment; the rest
+/// go back unsent when the pass is recorded, still in order, for the next pass. A
+/// receiver that answers at once thus gets a whole batch per pass (one lease and
+/// one record for many events: on SQLite each of those transactions takes the
+/// write lock the redemptions wait for), and one that times out every time still
+/// never holds a lease past its end.
 fn last_start(leased: Instant, settings: &WebhookSettings) -> Instant {
     let lease = Duration::from_millis(u64::try_from(settings.lease_ms.max(0)).unwrap_or(0));
     let spare = Duration::from_millis(settings.timeout_ms.saturating_mul(2));
@@ -136,11 +132,10 @@ async fn send_in_order(
 pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &WebhookSettings) -> anyhow::Result<usize> {
     let claim_pool = pool.clone();
     let (limit, lease) = (settings.batch, chrono::Duration::milliseconds(settings.lease_ms));
-    let per_endpoint = per_endpoint(settings);
     let claiming = Instant::now();
     let due = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Due>> {
         let mut conn = claim_pool.get()?;
-        Ok(lease::claim(&mut conn, limit, per_endpoint, lease)?)
+        Ok(lease::claim(&mut conn, limit, lease)?)
     })
     .await??;
     crate::metrics::webhook_sender_step(SenderStep::Claim, claiming.elapsed());
