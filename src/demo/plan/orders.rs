@@ -151,7 +151,18 @@ pub fn voucher_orders(
             }
             let need = ((min_spend_fen + price - 1) / price).max(1);
             if need <= 6 {
-                let extra = if rng.gen_bool(0.15) { 1 } else { 0 };
+                // A basket that would land within 5% over the minimum (the risk
+                // scan's threshold_gaming line) mostly gets one more item, so an
+                // honest merchant whose prices divide the minimum spend keeps well
+                // under the scan's share; at 0.15 such merchants sat at about half
+                // and were flagged at some hours of seeding (the test
+                // `no_hour_of_seeding_makes_an_honest_merchant_the_risk_scan_flags`).
+                let at_the_line = need * price * 100 <= min_spend_fen * 105;
+                let extra = if rng.gen_bool(if at_the_line { 0.65 } else { 0.15 }) {
+                    1
+                } else {
+                    0
+                };
                 chosen = Some((m, offer, need + extra));
                 break;
             }
