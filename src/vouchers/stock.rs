@@ -140,7 +140,12 @@ pub fn take(conn: &mut DbConnection, batch_id: i64, shards: &[Shard], k: i64, ex
 }
 
 /// `remaining = remaining - k` on one shard, only when it has `k` left.
+/// On PostgreSQL a prepared statement ([`super::repo::TakeFromShard`]): diesel
+/// never caches an UPDATE, and this one runs for every group and claim.
 fn take_from(conn: &mut DbConnection, batch_id: i64, shard: i64, k: i64) -> QueryResult<bool> {
+    if let DbConnection::Postgresql(pg) = conn {
+        return Ok(super::repo::TakeFromShard { batch_id, shard, k }.execute(pg)? == 1);
+    }
     let changed = diesel::update(
         batch_stock_shards::table
             .filter(batch_stock_shards::batch_id.eq(batch_id))

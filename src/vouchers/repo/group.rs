@@ -34,13 +34,13 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use super::super::daily;
 use super::super::models::{NewVoucher, VoucherRow};
 use super::super::rules::{refusal, Terms};
 use super::super::stock::{self, Read};
-use super::{batch_terms, claim};
+use super::{batch_terms, claim, prepared};
 use crate::db::schema::{users, voucher_batches, vouchers};
 use crate::db::{is_deadlock, is_unique_violation};
 use crate::db::{write_tx, DbConnection};
@@ -293,18 +293,7 @@ fn group_once(
 /// filled. SQLite probes the same index for each value of an `IN` list by itself.
 fn holdings(conn: &mut DbConnection, batch_id: i64, residents: Vec<i64>) -> QueryResult<HashMap<i64, i64>> {
     let rows: Vec<(i64, i64)> = match conn {
-        DbConnection::Postgresql(pg) => diesel::sql_query(
-            "SELECT r.user_id, \
-                    (SELECT COUNT(*) FROM vouchers AS v \
-                     WHERE v.batch_id = $1 AND v.user_id = r.user_id) AS held \
-             FROM unnest($2::bigint[]) AS r(user_id)",
-        )
-        .bind::<BigInt, _>(batch_id)
-        .bind::<Array<BigInt>, _>(residents)
-        .load::<Held>(pg)?
-        .into_iter()
-        .map(|h| (h.user_id, h.held))
-        .collect(),
+        DbConnection::Postgresql(pg) => prepared::Holdings { batch_id, residents }.load::<(i64, i64)>(pg)?,
         DbConnection::Sqlite(_) => vouchers::table
             .filter(vouchers::batch_id.eq(batch_id))
             .filter(vouchers::user_id.eq_any(residents))
@@ -315,31 +304,19 @@ fn holdings(conn: &mut DbConnection, batch_id: i64, residents: Vec<i64>) -> Quer
     Ok(rows.into_iter().collect())
 }
 
-/// One resident's holding of a batch, as PostgreSQL's [`holdings`] reads it.
-#[derive(QueryableByName)]
-struct Held {
-    #[diesel(sql_type = BigInt)]
-    user_id: i64,
-    #[diesel(sql_type = BigInt)]
-    held: i64,
-}
-
 /// Rows of one multi-row INSERT on SQLite: 13 parameters each, far below its limit.
 const SQLITE_ROWS_PER_INSERT: usize = 1000;
 
 /// Inserts the winners' vouchers with multi-row INSERTs and returns their rows.
 /// diesel's multi-connection has no multi-row INSERT, so each engine gets its own:
-/// PostgreSQL diesel's batch insert with RETURNING; SQLite the same statement
+/// PostgreSQL one prepared INSERT of arrays ([`prepared::InsertVouchers`]); SQLite the statement
 /// written out, `RETURNING id, code`: each row is the inserted values plus its id
 /// (matched by the unique code, since RETURNING's row order is not promised), so
 /// the group's vouchers are not read back: one statement and one search of the
 /// code index per voucher fewer, under the write lock.
 pub fn insert_vouchers(conn: &mut DbConnection, winners: Vec<NewVoucher>) -> QueryResult<Vec<VoucherRow>> {
     match conn {
-        DbConnection::Postgresql(pg) => diesel::insert_into(vouchers::table)
-            .values(winners)
-            .returning(vouchers::all_columns)
-            .get_results(pg),
+        DbConnection::Postgresql(pg) => prepared::InsertVouchers::new(winners).get_results(pg),
         DbConnection::Sqlite(lite) => {
             let mut rows = Vec::with_capacity(winners.len());
             for chunk in winners.chunks(SQLITE_ROWS_PER_INSERT) {

@@ -18,6 +18,8 @@
 //! so the retries are bounded by `per_user_limit`).
 
 pub mod group;
+mod prepared;
+pub(super) use prepared::TakeFromShard;
 
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
