@@ -158,11 +158,7 @@ pub fn voucher_orders(
                 // and were flagged at some hours of seeding (the test
                 // `no_hour_of_seeding_makes_an_honest_merchant_the_risk_scan_flags`).
                 let at_the_line = need * price * 100 <= min_spend_fen * 105;
-                let extra = if rng.gen_bool(if at_the_line { 0.65 } else { 0.15 }) {
-                    1
-                } else {
-                    0
-                };
+                let extra = i64::from(rng.gen_bool(if at_the_line { 0.65 } else { 0.15 }));
                 chosen = Some((m, offer, need + extra));
                 break;
             }
