@@ -49,15 +49,19 @@ fn claim_endpoint(
     lease: Duration,
 ) -> Result<Vec<Due>, diesel::result::Error> {
     without_waiting_for_the_flush(conn)?;
-    // The row lock that orders instances claiming the same endpoint (a no-op
-    // write). It is its own statement on purpose: on PostgreSQL each statement
-    // reads a snapshot taken when it starts, so only a statement that starts
-    // after this lock is granted sees the lease a previous holder committed.
-    diesel::update(webhooks::table.find(webhook_id))
-        .set(webhooks::id.eq(webhook_id))
-        .execute(conn)?;
     match conn {
-        DbConnection::Postgresql(pg) => lease_and_read_at_once(pg, webhook_id, room, at, lease),
+        DbConnection::Postgresql(pg) => {
+            // The row lock that orders instances claiming the same endpoint (a
+            // no-op write). It is its own statement on purpose: each statement
+            // reads a snapshot taken when it starts, so only a statement that
+            // starts after this lock is granted sees the lease a previous holder
+            // committed. SQLite needs none: the caller's `BEGIN IMMEDIATE` already
+            // excludes every other writer, and the write would dirty a page.
+            diesel::update(webhooks::table.find(webhook_id))
+                .set(webhooks::id.eq(webhook_id))
+                .execute(pg)?;
+            lease_and_read_at_once(pg, webhook_id, room, at, lease)
+        }
         DbConnection::Sqlite(_) => {
             let in_flight: bool = diesel::select(diesel::dsl::exists(
                 webhook_deliveries::table
