@@ -70,8 +70,12 @@ pub struct DatabaseSettings {
     pub connection_timeout_ms: u64,
     pub sqlite_busy_timeout_ms: u64,
     /// SQLite only: WAL pages after which a commit copies the WAL back into the
-    /// database file (`PRAGMA wal_autocheckpoint`).
+    /// database file (`PRAGMA wal_autocheckpoint`), when no background
+    /// checkpointer runs (`sqlite_checkpoint_interval_ms = 0`).
     pub sqlite_wal_autocheckpoint_pages: u32,
+    /// SQLite only: how often a background thread checkpoints the WAL, so that no
+    /// request does (`db::checkpoint`); 0 leaves it to the committing connections.
+    pub sqlite_checkpoint_interval_ms: u64,
 }
 
 impl DatabaseSettings {

@@ -147,6 +147,16 @@ pub fn write_lock_held(held: Duration) {
     metrics::histogram!("db_write_tx_seconds").record(held.as_secs_f64());
 }
 
+/// One background checkpoint of SQLite's WAL (`db::checkpoint`): how long it took,
+/// the WAL's frames it found, and whether another process's checkpoint was running.
+pub fn sqlite_checkpoint(took: Duration, wal_frames: i32, busy: bool) {
+    metrics::histogram!("sqlite_checkpoint_seconds").record(took.as_secs_f64());
+    metrics::gauge!("sqlite_wal_frames").set(f64::from(wal_frames));
+    if busy {
+        metrics::counter!("sqlite_checkpoints_busy_total").increment(1);
+    }
+}
+
 /// A voucher was claimed.
 pub fn voucher_claimed() {
     metrics::counter!("vouchers_claimed_total").increment(1);

@@ -161,9 +161,19 @@ impl Application {
     }
 
     /// Serves until the server stops, with this instance's order sweeper beside it
-    /// (config `orders.sweep_interval_seconds`; 0 runs none). The sweeper is asked
-    /// to stop once the server has, and finishes the pass it is in first.
+    /// (config `orders.sweep_interval_seconds`; 0 runs none), and its other jobs
+    /// (webhook sender, draw, statements, SQLite's checkpointer). The sweeper is
+    /// asked to stop once the server has, and finishes the pass it is in first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // SQLite's WAL checkpoints, off the request path (`db::checkpoint`); the
+        // service's connections leave them to it.
+        let checkpointer = match crate::db::checkpoint::Checkpointer::start(&self.settings.database) {
+            Ok(checkpointer) => checkpointer,
+            Err(error) => {
+                tracing::error!(error = %error, "cannot start the SQLite checkpointer");
+                return Err(std::io::Error::other(format!("{error:#}")));
+            }
+        };
         let (stop_sweeper, stop) = tokio::sync::watch::channel(false);
         let sweeper = (!self.sweep_interval.is_zero()).then(|| {
             tokio::spawn(orders::sweeper::run_forever(
@@ -208,6 +218,9 @@ impl Application {
             ))
         });
         let result = self.server.await;
+        if let Some(checkpointer) = checkpointer {
+            tokio::task::spawn_blocking(move || checkpointer.stop()).await.ok();
+        }
         limiter_sweeper.abort();
         if let Some(drawer) = drawer {
             drawer.abort();

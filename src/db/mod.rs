@@ -10,6 +10,7 @@
 //! failing over, busy, or a pool that runs dry) is a 503 decided in [`unavailable`];
 //! a connection that broke is dropped by the pool and replaced.
 
+pub mod checkpoint;
 pub mod migrations;
 pub mod schema;
 pub mod unavailable;
@@ -84,7 +85,8 @@ pub struct ConnectionManager {
     url: String,
     engine: Engine,
     sqlite_busy_timeout_ms: u64,
-    /// SQLite: `PRAGMA wal_autocheckpoint`; `None` keeps SQLite's (1,000 pages).
+    /// SQLite: `PRAGMA wal_autocheckpoint`; `None` keeps SQLite's (1,000 pages),
+    /// `Some(0)` leaves checkpoints to the background checkpointer ([`checkpoint`]).
     sqlite_wal_autocheckpoint_pages: Option<u32>,
 }
 
@@ -98,10 +100,16 @@ impl ConnectionManager {
         }
     }
 
-    /// The manager of the service's pools: `database.*` as configured.
+    /// The manager of the service's pools: `database.*` as configured. With the
+    /// background checkpointer its connections never checkpoint themselves.
     pub fn from_settings(settings: &DatabaseSettings) -> Self {
+        let autocheckpoint = if checkpoint::in_background(settings) {
+            0
+        } else {
+            settings.sqlite_wal_autocheckpoint_pages
+        };
         ConnectionManager {
-            sqlite_wal_autocheckpoint_pages: Some(settings.sqlite_wal_autocheckpoint_pages),
+            sqlite_wal_autocheckpoint_pages: Some(autocheckpoint),
             ..ConnectionManager::new(&settings.url, settings.sqlite_busy_timeout_ms)
         }
     }
