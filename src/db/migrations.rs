@@ -70,4 +70,91 @@ mod tests {
             }
         }
     }
+
+    /// Migration 000280 rebuilds `webhook_events` on SQLite with foreign keys off:
+    /// on a database that holds an event with its delivery and attempt, every row
+    /// keeps its id, the keys hold, enforcement is back on, and the unique index and
+    /// the AUTOINCREMENT counter are gone; a new event takes the next id.
+    #[test]
+    fn the_lighter_webhook_events_keep_every_event_of_a_database_that_has_them() {
+        use diesel::connection::SimpleConnection;
+        use diesel::prelude::*;
+        use diesel::sql_types::{BigInt, Text};
+        use diesel_migrations::MigrationHarness;
+
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        fn count(c: &mut diesel::SqliteConnection, sql: &str) -> i64 {
+            diesel::sql_query(sql).get_result::<Count>(c).expect(sql).n
+        }
+
+        let mut c = diesel::SqliteConnection::establish(":memory:").expect("memory database");
+        c.batch_execute("PRAGMA foreign_keys = ON").expect("keys on");
+        loop {
+            let applied = c.applied_migrations().expect("applied");
+            if applied.iter().any(|v| v.to_string() == "20261203000270") {
+                break;
+            }
+            c.run_next_migration(super::SQLITE).expect("one migration");
+        }
+        let at = "2026-12-04 10:00:00";
+        c.batch_execute(&format!(
+            "INSERT INTO users (id, phone, password_hash, display_name, role, created_at) \
+                 VALUES (1, '13700000001', 'x', 'owner', 'resident', '{at}'); \
+             INSERT INTO merchants (id, name, license_no, category, district, address, contact_phone, \
+                                    status, owner_id, search_text, created_at) \
+                 VALUES (1, 'shop', 'L1', 'books', 'd', 'a', '13700000001', 'approved', 1, 'shop', '{at}'); \
+             INSERT INTO webhooks (id, merchant_id, url, secret, created_at) \
+                 VALUES (1, 1, 'https://example.com/hook', 's', '{at}'); \
+             INSERT INTO webhook_events (id, public_id, merchant_id, event_type, body, created_at) \
+                 VALUES (7, 'evt_a', 1, 'order.paid', '{{}}', '{at}'); \
+             INSERT INTO webhook_deliveries (id, event_id, webhook_id, status, attempts, next_attempt_at, created_at) \
+                 VALUES (3, 7, 1, 'delivered', 1, '{at}', '{at}'); \
+             INSERT INTO webhook_attempts (delivery_id, webhook_id, event_id, attempted_at, status_code, duration_ms) \
+                 VALUES (3, 1, 7, '{at}', 200, 4);"
+        ))
+        .expect("an event with its delivery and attempt");
+
+        c.run_pending_migrations(super::SQLITE)
+            .expect("the rest, 000280 among them");
+
+        assert_eq!(
+            count(
+                &mut c,
+                "SELECT count(*) AS n FROM webhook_events WHERE id = 7 AND public_id = 'evt_a'"
+            ),
+            1
+        );
+        assert_eq!(count(&mut c, "SELECT count(*) AS n FROM pragma_foreign_key_check"), 0);
+        assert_eq!(
+            count(&mut c, "SELECT foreign_keys AS n FROM pragma_foreign_keys"),
+            1,
+            "enforcement is back on"
+        );
+        let indexes = "SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND tbl_name = 'webhook_events'";
+        assert_eq!(count(&mut c, indexes), 0, "no index on public_id");
+        let counter = "SELECT count(*) AS n FROM sqlite_sequence WHERE name = 'webhook_events'";
+        assert_eq!(count(&mut c, counter), 0, "no AUTOINCREMENT counter");
+        diesel::sql_query(
+            "INSERT INTO webhook_events (public_id, merchant_id, event_type, body, created_at) \
+             VALUES (?, 1, 'order.redeemed', '{}', '2026-12-04 10:01:00')",
+        )
+        .bind::<Text, _>("evt_b")
+        .execute(&mut c)
+        .expect("a new event");
+        assert_eq!(
+            count(&mut c, "SELECT id AS n FROM webhook_events WHERE public_id = 'evt_b'"),
+            8
+        );
+        // The old keys still point at the rebuilt table.
+        let orphan = diesel::sql_query(
+            "INSERT INTO webhook_deliveries (event_id, webhook_id, status, attempts, next_attempt_at, created_at) \
+             VALUES (99, 1, 'pending', 0, '2026-12-04 10:01:00', '2026-12-04 10:01:00')",
+        )
+        .execute(&mut c);
+        assert!(orphan.is_err(), "a delivery of no event is refused");
+    }
 }
