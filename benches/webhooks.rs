@@ -1,7 +1,8 @@
 //! Webhook throughput and what webhooks add to a redemption.
 //!
 //! `cargo bench --bench webhooks -- [--engine sqlite|postgres] [--redemptions 10000] [--clients 32]
-//!  [--rounds 5] [--sender on|off] [--lease-ms N] [--batch N]`
+//!  [--rounds 5] [--sender on|off] [--lease-ms N] [--batch N] [--yield-ms N]
+//!  [--checkpoint-ms N]`
 //!
 //! Set-up (not timed): two approved merchants with an owner each, and
 //! `--redemptions` paid orders at each, written straight into a fresh database;
@@ -315,6 +316,10 @@ async fn main() {
     settings.webhooks.poll_interval_ms = if sender_on { 100 } else { 3_600_000 };
     settings.webhooks.lease_ms = args.get("lease-ms", settings.webhooks.lease_ms);
     settings.webhooks.batch = args.get("batch", settings.webhooks.batch);
+    settings.webhooks.yield_to_requests_ms = args.get("yield-ms", settings.webhooks.yield_to_requests_ms);
+    // SQLite: `--checkpoint-ms 0` puts checkpoints back on the committing connections.
+    settings.database.sqlite_checkpoint_interval_ms =
+        args.get("checkpoint-ms", settings.database.sqlite_checkpoint_interval_ms);
     let tokens = tokens_for(&settings, &[1, 2]);
     let pool_size = settings.database.max_connections;
     let base = common::spawn(settings);
