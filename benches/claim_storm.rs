@@ -2,7 +2,7 @@
 //!
 //! `cargo bench --bench claim_storm -- [--engine sqlite|postgres] [--residents 20000]
 //!  [--batch 10000] [--clients 64] [--instances 1] [--direct 1,8] [--stock-shards N]
-//!  [--connections N] [--max-wait-ms N]`
+//!  [--connections N] [--max-wait-ms N] [--checkpoint-ms N]`
 //!
 //! `--stock-shards` sets `claims.stock_shards` (default: the engine's, 8 on
 //! PostgreSQL, 1 on SQLite); the release batch and the direct runs' batches are
@@ -301,6 +301,9 @@ async fn main() {
     let mut settings = common::settings(&db);
     settings.database.max_connections = args.get("connections", settings.database.max_connections);
     settings.claims.max_wait_ms = args.get("max-wait-ms", settings.claims.max_wait_ms);
+    // SQLite: `--checkpoint-ms 0` puts checkpoints back on the committing connections.
+    settings.database.sqlite_checkpoint_interval_ms =
+        args.get("checkpoint-ms", settings.database.sqlite_checkpoint_interval_ms);
     // 0: the engine's default.
     let shards_asked: usize = args.get("stock-shards", 0);
     if shards_asked > 0 {
