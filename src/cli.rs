@@ -9,14 +9,8 @@ use crate::config::Settings;
 use crate::db::{self, ConnectionManager};
 use crate::domain::{Password, Phone, Role};
 
-/// A task's one connection. It checkpoints SQLite's WAL itself, as SQLite does by
-/// default: no background checkpointer runs beside a command.
 fn connect(settings: &Settings) -> anyhow::Result<db::DbConnection> {
-    let database = crate::config::DatabaseSettings {
-        sqlite_checkpoint_interval_ms: 0,
-        ..settings.database.clone()
-    };
-    ConnectionManager::from_settings(&database).establish()
+    ConnectionManager::from_settings(&settings.database).establish()
 }
 
 /// `wenlv migrate`: applies pending migrations and says how many.

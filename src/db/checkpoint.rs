@@ -130,9 +130,7 @@ mod tests {
 
     /// A connection as the service's pools open them.
     fn service_connection(settings: &DatabaseSettings) -> DbConnection {
-        ConnectionManager::from_settings(settings)
-            .establish()
-            .expect("connects")
+        ConnectionManager::for_service(settings).establish().expect("connects")
     }
 
     #[derive(QueryableByName)]

@@ -100,17 +100,26 @@ impl ConnectionManager {
         }
     }
 
-    /// The manager of the service's pools: `database.*` as configured. With the
-    /// background checkpointer its connections never checkpoint themselves.
+    /// `database.*` as configured: SQLite's connections checkpoint themselves past
+    /// `sqlite_wal_autocheckpoint_pages` (the command line's one-off connections).
     pub fn from_settings(settings: &DatabaseSettings) -> Self {
-        let autocheckpoint = if checkpoint::in_background(settings) {
-            0
-        } else {
-            settings.sqlite_wal_autocheckpoint_pages
-        };
         ConnectionManager {
-            sqlite_wal_autocheckpoint_pages: Some(autocheckpoint),
+            sqlite_wal_autocheckpoint_pages: Some(settings.sqlite_wal_autocheckpoint_pages),
             ..ConnectionManager::new(&settings.url, settings.sqlite_busy_timeout_ms)
+        }
+    }
+
+    /// The manager of the service's pools: [`Self::from_settings`], except that with
+    /// the background checkpointer ([`checkpoint`]) its connections never checkpoint.
+    pub fn for_service(settings: &DatabaseSettings) -> Self {
+        let manager = ConnectionManager::from_settings(settings);
+        if checkpoint::in_background(settings) {
+            ConnectionManager {
+                sqlite_wal_autocheckpoint_pages: Some(0),
+                ..manager
+            }
+        } else {
+            manager
         }
     }
 
@@ -184,7 +193,7 @@ pub fn is_deadlock(error: &diesel::result::Error) -> bool {
 /// throughput while hot rows are locked); a broken connection is dropped by
 /// `has_broken`.
 pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
-    let manager = ConnectionManager::from_settings(settings);
+    let manager = ConnectionManager::for_service(settings);
     Ok(pool_builder(settings).build(manager)?)
 }
 
@@ -192,7 +201,7 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
 /// the background, so start-up does not wait for a second first connection (the
 /// request pool has proved the database is there).
 pub fn build_lazy_pool(settings: &DatabaseSettings) -> Pool {
-    let manager = ConnectionManager::from_settings(settings);
+    let manager = ConnectionManager::for_service(settings);
     pool_builder(settings).build_unchecked(manager)
 }
 

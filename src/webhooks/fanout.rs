@@ -13,8 +13,8 @@
 //! event fanned out. It never skips an event because SQLite has one writer: an
 //! event's id (one more than the largest, migration `000280`) is taken under the
 //! write lock, so events commit in id order; and events are never deleted, so no
-//! id below the cursor is handed out again. Instances sharing the file take the cursor under `BEGIN IMMEDIATE`, one
-//! at a time. PostgreSQL, whose ids can commit out of order, writes deliveries
+//! id below the cursor is handed out again. Instances sharing the file take the
+//! cursor under `BEGIN IMMEDIATE`, one at a time. PostgreSQL, whose ids can commit out of order, writes deliveries
 //! with the event and never calls this.
 //!
 //! An event goes to the endpoints its merchant had when it was written: live
