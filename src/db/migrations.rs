@@ -71,6 +71,94 @@ mod tests {
         }
     }
 
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    fn count(c: &mut diesel::SqliteConnection, sql: &str) -> i64 {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(sql).get_result::<Count>(c).expect(sql).n
+    }
+
+    /// An in-memory SQLite database with foreign keys enforced (as the service's
+    /// connections are), migrated up to and including `version`.
+    fn migrated_through(version: &str) -> diesel::SqliteConnection {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        use diesel_migrations::MigrationHarness;
+
+        let mut c = diesel::SqliteConnection::establish(":memory:").expect("memory database");
+        c.batch_execute("PRAGMA foreign_keys = ON").expect("keys on");
+        loop {
+            let applied = c.applied_migrations().expect("applied");
+            if applied.iter().any(|v| v.to_string() == version) {
+                return c;
+            }
+            c.run_next_migration(super::SQLITE).expect("one migration");
+        }
+    }
+
+    /// Migration 000140 rebuilds `orders` on SQLite with foreign keys off: on a
+    /// database that holds an order with a payment pointing at it (where the
+    /// earlier `defer_foreign_keys` version failed at COMMIT), the order keeps its
+    /// id, the keys hold and are enforced again, the new status is accepted, and
+    /// the next order takes the next id.
+    #[test]
+    fn the_orders_rebuild_keeps_the_orders_and_payments_of_a_database_that_has_them() {
+        use diesel::connection::SimpleConnection;
+        use diesel_migrations::MigrationHarness;
+
+        let mut c = migrated_through("20261202000133");
+        let at = "2026-12-02 10:00:00";
+        c.batch_execute(&format!(
+            "INSERT INTO users (id, phone, password_hash, display_name, role, created_at) \
+                 VALUES (1, '13700000001', 'x', 'owner', 'resident', '{at}'); \
+             INSERT INTO merchants (id, name, license_no, category, district, address, contact_phone, \
+                                    status, owner_id, search_text, created_at) \
+                 VALUES (1, 'shop', 'L1', 'books', 'd', 'a', '13700000001', 'approved', 1, 'shop', '{at}'); \
+             INSERT INTO offers (id, merchant_id, title, description, price_fen, stock, status, search_text, \
+                                 created_at, updated_at) \
+                 VALUES (1, 1, 'book', 'a book', 5000, NULL, 'active', 'book', '{at}', '{at}'); \
+             INSERT INTO orders (id, user_id, merchant_id, offer_id, quantity, gross_fen, subsidy_fen, payable_fen, \
+                                 status, redemption_code, created_at, payment_due_at, paid_at, redeemed_at) \
+                 VALUES (5, 1, 1, 1, 1, 5000, 0, 5000, 'redeemed', '123456789012', '{at}', '{at}', '{at}', '{at}'); \
+             INSERT INTO payments (id, order_id, provider, reference, amount_fen, kind, status, created_at, confirmed_at) \
+                 VALUES (9, 5, 'sandbox', 'r1', 5000, 'payment', 'succeeded', '{at}', '{at}');"
+        ))
+        .expect("an order with its payment");
+
+        c.run_pending_migrations(super::SQLITE)
+            .expect("the rest, 000140 among them");
+
+        assert_eq!(count(&mut c, "SELECT count(*) AS n FROM orders WHERE id = 5"), 1);
+        assert_eq!(
+            count(&mut c, "SELECT count(*) AS n FROM payments WHERE order_id = 5"),
+            1
+        );
+        assert_eq!(count(&mut c, "SELECT count(*) AS n FROM pragma_foreign_key_check"), 0);
+        assert_eq!(
+            count(&mut c, "SELECT foreign_keys AS n FROM pragma_foreign_keys"),
+            1,
+            "enforcement is back on"
+        );
+        c.batch_execute("UPDATE orders SET status = 'reversed' WHERE id = 5")
+            .expect("the status the rebuild added");
+        c.batch_execute(&format!(
+            "INSERT INTO orders (user_id, merchant_id, offer_id, quantity, gross_fen, subsidy_fen, payable_fen, \
+                                 status, created_at, payment_due_at) \
+                 VALUES (1, 1, 1, 1, 5000, 0, 5000, 'pending_payment', '{at}', '{at}')"
+        ))
+        .expect("a new order");
+        assert_eq!(count(&mut c, "SELECT max(id) AS n FROM orders"), 6);
+        let orphan = c.batch_execute(&format!(
+            "INSERT INTO payments (order_id, provider, reference, amount_fen, kind, status, created_at) \
+                 VALUES (99, 'sandbox', 'r2', 1, 'payment', 'pending', '{at}')"
+        ));
+        assert!(orphan.is_err(), "a payment of no order is refused");
+    }
+
     /// Migration 000280 rebuilds `webhook_events` on SQLite with foreign keys off:
     /// on a database that holds an event with its delivery and attempt, every row
     /// keeps its id, the keys hold, enforcement is back on, and the unique index and
@@ -79,27 +167,10 @@ mod tests {
     fn the_lighter_webhook_events_keep_every_event_of_a_database_that_has_them() {
         use diesel::connection::SimpleConnection;
         use diesel::prelude::*;
-        use diesel::sql_types::{BigInt, Text};
+        use diesel::sql_types::Text;
         use diesel_migrations::MigrationHarness;
 
-        #[derive(QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = BigInt)]
-            n: i64,
-        }
-        fn count(c: &mut diesel::SqliteConnection, sql: &str) -> i64 {
-            diesel::sql_query(sql).get_result::<Count>(c).expect(sql).n
-        }
-
-        let mut c = diesel::SqliteConnection::establish(":memory:").expect("memory database");
-        c.batch_execute("PRAGMA foreign_keys = ON").expect("keys on");
-        loop {
-            let applied = c.applied_migrations().expect("applied");
-            if applied.iter().any(|v| v.to_string() == "20261203000270") {
-                break;
-            }
-            c.run_next_migration(super::SQLITE).expect("one migration");
-        }
+        let mut c = migrated_through("20261203000270");
         let at = "2026-12-04 10:00:00";
         c.batch_execute(&format!(
             "INSERT INTO users (id, phone, password_hash, display_name, role, created_at) \

@@ -1,3 +1,5 @@
+PRAGMA foreign_keys = OFF;
+BEGIN IMMEDIATE;
 DROP INDEX IF EXISTS orders_redeemed_at;
 DROP TABLE risk_flags;
 DROP TABLE statement_days;
@@ -5,9 +7,8 @@ DROP TABLE statement_lines;
 DROP TABLE statements;
 -- SQLite cannot change a CHECK constraint in place: orders is rebuilt (the
 -- documented copy, drop, rename procedure). Foreign keys from payments and vouchers
--- point at the name `orders`, so they hold again once the copy is renamed;
--- defer_foreign_keys lets the drop pass inside the migration's transaction.
-PRAGMA defer_foreign_keys = ON;
+-- point at the name `orders`, so they hold again once the copy is renamed. It runs
+-- with foreign key enforcement off, in a transaction of its own (see up.sql).
 CREATE TABLE orders_rebuilt (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id BIGINT NOT NULL REFERENCES users(id),
@@ -42,3 +43,5 @@ CREATE INDEX orders_merchant_id ON orders (merchant_id, id);
 CREATE INDEX orders_due ON orders (status, payment_due_at);
 CREATE INDEX orders_campaign ON orders (campaign_id, status);
 CREATE INDEX orders_paid_at ON orders (paid_at);
+COMMIT;
+PRAGMA foreign_keys = ON;

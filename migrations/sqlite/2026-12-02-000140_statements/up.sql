@@ -1,9 +1,18 @@
 -- An order found fraudulent after redemption can be reversed (redeemed → reversed).
 -- SQLite cannot change a CHECK constraint in place: orders is rebuilt (the
--- documented copy, drop, rename procedure). Foreign keys from payments and vouchers
--- point at the name `orders`, so they hold again once the copy is renamed;
--- defer_foreign_keys lets the drop pass inside the migration's transaction.
-PRAGMA defer_foreign_keys = ON;
+-- documented copy, drop, rename procedure), with foreign key enforcement off, in a
+-- transaction of its own (metadata.toml). Foreign keys from payments and vouchers
+-- point at the name `orders`, so they hold again once the copy is renamed; the
+-- guard before COMMIT fails the migration, and rolls it back, should any not.
+--
+-- (Until 2026-12-07 this file relied on `PRAGMA defer_foreign_keys` inside
+-- diesel's transaction instead. SQLite counts the rows that the DROP's implicit
+-- delete leaves pointing at nothing as violations, and they are still counted at
+-- COMMIT after the rename, so on a database that already held orders with
+-- payments the migration failed with "FOREIGN KEY constraint failed". A database
+-- that has applied it is unchanged by this edit: diesel records the version.)
+PRAGMA foreign_keys = OFF;
+BEGIN IMMEDIATE;
 CREATE TABLE orders_rebuilt (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id BIGINT NOT NULL REFERENCES users(id),
@@ -108,3 +117,10 @@ CREATE TABLE risk_flags (
 CREATE INDEX risk_flags_score ON risk_flags (score);
 
 CREATE INDEX orders_redeemed_at ON orders (redeemed_at);
+
+-- Every key holds, or the CHECK fails the migration before COMMIT.
+CREATE TEMP TABLE foreign_keys_hold (held INTEGER NOT NULL CHECK (held = 1));
+INSERT INTO foreign_keys_hold SELECT 0 FROM pragma_foreign_key_check LIMIT 1;
+DROP TABLE foreign_keys_hold;
+COMMIT;
+PRAGMA foreign_keys = ON;
