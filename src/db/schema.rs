@@ -259,6 +259,7 @@ diesel::table! {
         secret -> Text,
         created_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        leased_until -> Nullable<Timestamp>,
     }
 }
 
@@ -281,7 +282,6 @@ diesel::table! {
         status -> Text,
         attempts -> BigInt,
         next_attempt_at -> Timestamp,
-        locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
     }

@@ -5,9 +5,9 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 
-use super::lease::{without_waiting_for_the_flush, Due};
+use super::lease::{release, without_waiting_for_the_flush, Claimed, Due};
 use super::models::{DeliveryStatus, NewAttempt};
-use crate::db::schema::{webhook_attempts, webhook_deliveries};
+use crate::db::schema::webhook_attempts;
 use crate::db::{write_tx, DbConnection};
 use crate::error::{AppError, AppResult};
 
@@ -58,23 +58,18 @@ impl Backoff {
 /// one redemptions wait for, and a pass's 100 statements (an INSERT and an UPDATE
 /// per attempt) had held it for 1.7 ms.
 ///
-/// `unsent` are deliveries of the pass's lease that it had no time to send: their
-/// lease ends here, so the next pass (of any instance) sends them, in order.
-pub fn record(conn: &mut DbConnection, sent: &[(Due, Outcome)], unsent: &[i64], backoff: Backoff) -> AppResult<()> {
+/// The pass's lease of its endpoints ends in the same transaction: what it had no
+/// time to send is still pending, and the next pass (of any instance) sends it, in
+/// order.
+pub fn record(conn: &mut DbConnection, sent: &[(Due, Outcome)], lease: &Claimed, backoff: Backoff) -> AppResult<()> {
     write_tx(conn, |c| {
         without_waiting_for_the_flush(c)?;
-        if !unsent.is_empty() {
-            diesel::update(
-                webhook_deliveries::table
-                    .filter(webhook_deliveries::id.eq_any(unsent))
-                    .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending)),
-            )
-            .set(webhook_deliveries::locked_until.eq(None::<NaiveDateTime>))
-            .execute(c)?;
-        }
         match c {
             DbConnection::Postgresql(pg) => record_pass_at_once(pg, sent, backoff)?,
             DbConnection::Sqlite(sqlite) => record_pass_in_two(sqlite, sent, backoff)?,
+        }
+        if let Some(until) = lease.until {
+            release(c, &lease.endpoints, until)?;
         }
         Ok::<_, AppError>(())
     })
@@ -154,8 +149,7 @@ fn record_pass_in_two(
              UPDATE webhook_deliveries \
              SET status = m.status, attempts = m.attempts, \
                  next_attempt_at = COALESCE(m.next_attempt_at, webhook_deliveries.next_attempt_at), \
-                 delivered_at = COALESCE(m.delivered_at, webhook_deliveries.delivered_at), \
-                 locked_until = NULL \
+                 delivered_at = COALESCE(m.delivered_at, webhook_deliveries.delivered_at) \
              FROM m WHERE webhook_deliveries.id = m.id AND webhook_deliveries.status = ?"
         ))
         .into_boxed::<diesel::sqlite::Sqlite>();
@@ -197,8 +191,7 @@ fn record_pass_at_once(pg: &mut diesel::PgConnection, sent: &[(Due, Outcome)], b
          UPDATE webhook_deliveries AS d \
          SET status = m.status, attempts = m.attempts, \
              next_attempt_at = COALESCE(m.next_attempt_at, d.next_attempt_at), \
-             delivered_at = COALESCE(m.delivered_at, d.delivered_at), \
-             locked_until = NULL \
+             delivered_at = COALESCE(m.delivered_at, d.delivered_at) \
          FROM unnest($8::BIGINT[], $9::TEXT[], $10::BIGINT[], $11::TIMESTAMP[], $12::TIMESTAMP[]) \
              AS m(id, status, attempts, next_attempt_at, delivered_at) \
          WHERE d.id = m.id AND d.status = $13",

@@ -7,8 +7,8 @@
 //!   transaction of the change it reports, so a change that rolls back sends
 //!   nothing and one that commits is sent even if the instance dies right after
 //!   (on SQLite its deliveries are written later by the sender, [`fanout`]);
-//! - each delivery is sent by one instance at a time: [`lease::claim`] takes it
-//!   with a conditional UPDATE that sets a lease (`locked_until`); a sender that
+//! - each delivery is sent by one instance at a time: [`lease::claim`] leases its
+//!   endpoint with a conditional UPDATE (`webhooks.leased_until`); a sender that
 //!   dies mid-send loses the lease and another instance retries (at least once);
 //! - the signing secret is shown once, at registration, and never listed.
 

@@ -40,6 +40,8 @@ pub struct WebhookRow {
     pub secret: String,
     pub created_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
+    /// Until when a sender pass holds the endpoint ([`super::lease`]).
+    pub leased_until: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]

@@ -3,9 +3,9 @@
 //! transaction (each delivered, or due again after an exponential backoff, or
 //! failed after the retry window), through connections of its own.
 //!
-//! Instances need no other coordination: the lease taken by a conditional UPDATE
-//! keeps a delivery to one sender at a time, and a sender that dies mid-send only
-//! delays it until the lease lapses (so a receiver may see an event twice, which
+//! Instances need no other coordination: the lease on an endpoint, taken by a
+//! conditional UPDATE of its row, keeps its deliveries to one sender at a time,
+//! and a sender that dies mid-send only delays them until the lease lapses (so a receiver may see an event twice, which
 //! the contract allows: at least once, deduplicate by `Wenlv-Event-Id`).
 
 use std::time::{Duration, Instant};
@@ -91,9 +91,9 @@ async fn send(client: &reqwest::Client, due: &Due) -> Outcome {
 /// for recording the pass before the lease lapses and another instance may send
 /// the same deliveries again.
 ///
-/// A pass leases up to `webhooks.batch` deliveries, an endpoint's all together,
-/// and sends each endpoint's one after another only until this moment; the rest
-/// go back unsent when the pass is recorded, still in order, for the next pass. A
+/// A pass leases endpoints with up to `webhooks.batch` due deliveries in all, and
+/// sends each endpoint's one after another only until this moment; the rest stay
+/// pending, still in order, for the next pass, once the record releases the lease. A
 /// receiver that answers at once thus gets a whole batch per pass (one lease and
 /// one record for many events: on SQLite each of those transactions takes the
 /// write lock the redemptions wait for), and one that times out every time still
@@ -106,22 +106,18 @@ fn last_start(leased: Instant, settings: &WebhookSettings) -> Instant {
 
 /// Sends one endpoint's deliveries in order, each after the previous one answered,
 /// the first always, the others only if they start by `last_start`; returns the
-/// outcomes and the deliveries left unsent (the tail, in order).
-async fn send_in_order(
-    client: &reqwest::Client,
-    due: Vec<Due>,
-    last_start: Instant,
-) -> (Vec<(Due, Outcome)>, Vec<Due>) {
-    let (mut done, mut unsent) = (Vec::with_capacity(due.len()), Vec::new());
+/// outcomes. The tail it had no time for stays pending, in order, for the next
+/// pass, once this pass's record releases the endpoint.
+async fn send_in_order(client: &reqwest::Client, due: Vec<Due>, last_start: Instant) -> Vec<(Due, Outcome)> {
+    let mut done = Vec::with_capacity(due.len());
     for d in due {
-        if !done.is_empty() && (!unsent.is_empty() || Instant::now() > last_start) {
-            unsent.push(d);
-            continue;
+        if !done.is_empty() && Instant::now() > last_start {
+            break;
         }
         let outcome = send(client, &d).await;
         done.push((d, outcome));
     }
-    (done, unsent)
+    done
 }
 
 /// One pass: claims what is due (endpoint by endpoint, see [`lease::claim`]),
@@ -133,15 +129,16 @@ pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &Webhook
     let claim_pool = pool.clone();
     let (limit, lease) = (settings.batch, chrono::Duration::milliseconds(settings.lease_ms));
     let claiming = Instant::now();
-    let due = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Due>> {
+    let mut claimed = tokio::task::spawn_blocking(move || -> anyhow::Result<lease::Claimed> {
         let mut conn = claim_pool.get()?;
         Ok(lease::claim(&mut conn, limit, lease)?)
     })
     .await??;
     crate::metrics::webhook_sender_step(SenderStep::Claim, claiming.elapsed());
-    if due.is_empty() {
+    if claimed.due.is_empty() {
         return Ok(0);
     }
+    let due = std::mem::take(&mut claimed.due);
     let leased = due.len();
     let sending = Instant::now();
     // `claim` answers in delivery id order, so each endpoint's queue keeps it.
@@ -153,10 +150,9 @@ pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &Webhook
         }
     }
     let until = last_start(claiming, settings);
-    let (mut sent, mut unsent): (Vec<(Due, Outcome)>, Vec<i64>) = (Vec::with_capacity(leased), Vec::new());
-    for (done, left) in join_all(queues.into_iter().map(|(_, queue)| send_in_order(client, queue, until))).await {
+    let mut sent: Vec<(Due, Outcome)> = Vec::with_capacity(leased);
+    for done in join_all(queues.into_iter().map(|(_, queue)| send_in_order(client, queue, until))).await {
         sent.extend(done);
-        unsent.extend(left.iter().map(|d| d.delivery_id));
     }
     crate::metrics::webhook_sender_step(SenderStep::Send, sending.elapsed());
     let attempted = sent.len();
@@ -168,7 +164,7 @@ pub async fn send_once(pool: &Pool, client: &reqwest::Client, settings: &Webhook
             crate::metrics::webhook_attempt(outcome.acknowledged());
         }
         let mut conn = record_pool.get()?;
-        if let Err(error) = attempts::record(&mut conn, &sent, &unsent, backoff) {
+        if let Err(error) = attempts::record(&mut conn, &sent, &claimed, backoff) {
             // Nothing of the pass is recorded: its deliveries go again after the lease.
             tracing::warn!(error = %error, attempts = sent.len(), "webhook attempts not recorded");
         }

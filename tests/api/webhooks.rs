@@ -660,6 +660,45 @@ async fn an_event_goes_to_the_endpoints_its_merchant_had_when_it_was_written() {
     assert!(ids(&gone).is_empty(), "deleted before any pass");
 }
 
+/// Sets the lease of every endpoint, as another instance's pass would hold it.
+fn lease_endpoints(app: &TestApp, until: Option<chrono::NaiveDateTime>) {
+    use diesel::prelude::*;
+    use wenlv::db::schema::webhooks as w;
+    diesel::update(w::table)
+        .set(w::leased_until.eq(until))
+        .execute(&mut app.db())
+        .expect("lease");
+}
+
+#[tokio::test]
+async fn an_endpoint_leased_by_another_pass_is_skipped_until_its_lease_lapses() {
+    let app = TestApp::spawn_with(|s| s.webhooks.poll_interval_ms = 0).await;
+    let shop = app.shop(None).await;
+    let receiver = Receiver::start(&[]);
+    register(&app, &shop.owner.token, shop.merchant_id, &receiver.url).await;
+    let (buyer, _) = app.buyer(&shop).await;
+    app.paid_order(&buyer.token, shop.offer_id, None).await;
+
+    let passes = Passes::of(&app);
+    lease_endpoints(&app, Some(wenlv::time::now() + chrono::Duration::seconds(60)));
+    assert_eq!(passes.run().await, 0, "another pass holds the endpoint");
+    assert!(receiver.received().is_empty());
+
+    lease_endpoints(&app, Some(wenlv::time::now() - chrono::Duration::seconds(1)));
+    assert_eq!(passes.run().await, 1, "the lease lapsed: this pass takes the endpoint");
+    assert_eq!(receiver.received().len(), 1);
+    let leased: i64 = {
+        use diesel::prelude::*;
+        use wenlv::db::schema::webhooks as w;
+        w::table
+            .filter(w::leased_until.is_not_null())
+            .count()
+            .get_result(&mut app.db())
+            .expect("count")
+    };
+    assert_eq!(leased, 0, "the record released it");
+}
+
 #[tokio::test]
 async fn a_pass_sends_what_fits_in_its_lease_and_hands_the_rest_back_in_order() {
     // A POST may take 300 ms and a lease lasts 1.5 s: a pass starts POSTs only in
@@ -687,13 +726,13 @@ async fn a_pass_sends_what_fits_in_its_lease_and_hands_the_rest_back_in_order() 
         "the lease held ten, the pass had time for {first}"
     );
     // The unsent ones were handed back, not left leased until the lease lapses:
-    // the next pass (of any instance) may send them at once.
+    // the record released the endpoint, so the next pass (of any instance) may
+    // send them at once.
     let still_leased: i64 = {
         use diesel::prelude::*;
-        use wenlv::db::schema::webhook_deliveries as d;
-        d::table
-            .filter(d::status.eq(wenlv::webhooks::models::DeliveryStatus::Pending))
-            .filter(d::locked_until.is_not_null())
+        use wenlv::db::schema::webhooks as w;
+        w::table
+            .filter(w::leased_until.is_not_null())
             .count()
             .get_result(&mut app.db())
             .expect("count")
