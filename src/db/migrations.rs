@@ -100,6 +100,19 @@ mod tests {
         }
     }
 
+    /// User 1, owner of approved merchant 1, in the columns every migration has.
+    fn owner_and_shop(c: &mut diesel::SqliteConnection, at: &str) {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute(&format!(
+            "INSERT INTO users (id, phone, password_hash, display_name, role, created_at) \
+                 VALUES (1, '13700000001', 'x', 'owner', 'resident', '{at}'); \
+             INSERT INTO merchants (id, name, license_no, category, district, address, contact_phone, \
+                                    status, owner_id, search_text, created_at) \
+                 VALUES (1, 'shop', 'L1', 'books', 'd', 'a', '13700000001', 'approved', 1, 'shop', '{at}');"
+        ))
+        .expect("an owner and their shop");
+    }
+
     /// Migration 000140 rebuilds `orders` on SQLite with foreign keys off: on a
     /// database that holds an order with a payment pointing at it (where the
     /// earlier `defer_foreign_keys` version failed at COMMIT), the order keeps its
@@ -112,13 +125,9 @@ mod tests {
 
         let mut c = migrated_through("20261202000133");
         let at = "2026-12-02 10:00:00";
+        owner_and_shop(&mut c, at);
         c.batch_execute(&format!(
-            "INSERT INTO users (id, phone, password_hash, display_name, role, created_at) \
-                 VALUES (1, '13700000001', 'x', 'owner', 'resident', '{at}'); \
-             INSERT INTO merchants (id, name, license_no, category, district, address, contact_phone, \
-                                    status, owner_id, search_text, created_at) \
-                 VALUES (1, 'shop', 'L1', 'books', 'd', 'a', '13700000001', 'approved', 1, 'shop', '{at}'); \
-             INSERT INTO offers (id, merchant_id, title, description, price_fen, stock, status, search_text, \
+            "INSERT INTO offers (id, merchant_id, title, description, price_fen, stock, status, search_text, \
                                  created_at, updated_at) \
                  VALUES (1, 1, 'book', 'a book', 5000, NULL, 'active', 'book', '{at}', '{at}'); \
              INSERT INTO orders (id, user_id, merchant_id, offer_id, quantity, gross_fen, subsidy_fen, payable_fen, \
@@ -172,13 +181,9 @@ mod tests {
 
         let mut c = migrated_through("20261203000270");
         let at = "2026-12-04 10:00:00";
+        owner_and_shop(&mut c, at);
         c.batch_execute(&format!(
-            "INSERT INTO users (id, phone, password_hash, display_name, role, created_at) \
-                 VALUES (1, '13700000001', 'x', 'owner', 'resident', '{at}'); \
-             INSERT INTO merchants (id, name, license_no, category, district, address, contact_phone, \
-                                    status, owner_id, search_text, created_at) \
-                 VALUES (1, 'shop', 'L1', 'books', 'd', 'a', '13700000001', 'approved', 1, 'shop', '{at}'); \
-             INSERT INTO webhooks (id, merchant_id, url, secret, created_at) \
+            "INSERT INTO webhooks (id, merchant_id, url, secret, created_at) \
                  VALUES (1, 1, 'https://example.com/hook', 's', '{at}'); \
              INSERT INTO webhook_events (id, public_id, merchant_id, event_type, body, created_at) \
                  VALUES (7, 'evt_a', 1, 'order.paid', '{{}}', '{at}'); \

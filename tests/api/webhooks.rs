@@ -660,6 +660,17 @@ async fn an_event_goes_to_the_endpoints_its_merchant_had_when_it_was_written() {
     assert!(ids(&gone).is_empty(), "deleted before any pass");
 }
 
+/// How many endpoints a pass holds.
+fn leased_endpoints(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use wenlv::db::schema::webhooks as w;
+    w::table
+        .filter(w::leased_until.is_not_null())
+        .count()
+        .get_result(&mut app.db())
+        .expect("count")
+}
+
 /// Sets the lease of every endpoint, as another instance's pass would hold it.
 fn lease_endpoints(app: &TestApp, until: Option<chrono::NaiveDateTime>) {
     use diesel::prelude::*;
@@ -687,16 +698,7 @@ async fn an_endpoint_leased_by_another_pass_is_skipped_until_its_lease_lapses() 
     lease_endpoints(&app, Some(wenlv::time::now() - chrono::Duration::seconds(1)));
     assert_eq!(passes.run().await, 1, "the lease lapsed: this pass takes the endpoint");
     assert_eq!(receiver.received().len(), 1);
-    let leased: i64 = {
-        use diesel::prelude::*;
-        use wenlv::db::schema::webhooks as w;
-        w::table
-            .filter(w::leased_until.is_not_null())
-            .count()
-            .get_result(&mut app.db())
-            .expect("count")
-    };
-    assert_eq!(leased, 0, "the record released it");
+    assert_eq!(leased_endpoints(&app), 0, "the record released it");
 }
 
 #[tokio::test]
@@ -728,16 +730,7 @@ async fn a_pass_sends_what_fits_in_its_lease_and_hands_the_rest_back_in_order() 
     // The unsent ones were handed back, not left leased until the lease lapses:
     // the record released the endpoint, so the next pass (of any instance) may
     // send them at once.
-    let still_leased: i64 = {
-        use diesel::prelude::*;
-        use wenlv::db::schema::webhooks as w;
-        w::table
-            .filter(w::leased_until.is_not_null())
-            .count()
-            .get_result(&mut app.db())
-            .expect("count")
-    };
-    assert_eq!(still_leased, 0);
+    assert_eq!(leased_endpoints(&app), 0);
     let started = Instant::now();
     let mut attempted = first;
     while attempted < ORDERS && started.elapsed() < Duration::from_secs(10) {
