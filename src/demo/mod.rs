@@ -20,7 +20,7 @@ mod rows;
 
 use std::time::Instant;
 
-use chrono::{Duration, Timelike};
+use chrono::{Duration, NaiveDateTime, Timelike};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
@@ -104,6 +104,18 @@ macro_rules! insert_chunks {
 /// Seeds the database behind `conn` (migrated already). Fails, writing nothing, when
 /// any user or merchant exists.
 pub fn seed(conn: &mut DbConnection, settings: &Settings, options: &DemoOptions) -> anyhow::Result<DemoSummary> {
+    seed_as_of(conn, settings, options, crate::time::now())
+}
+
+/// [`seed`] as if it ran at `now`: the city is generated relative to the moment it
+/// is seeded, and the moment steers its random stream, so tests that judge what
+/// the demo shows try several.
+pub fn seed_as_of(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    options: &DemoOptions,
+    now: NaiveDateTime,
+) -> anyhow::Result<DemoSummary> {
     let started = Instant::now();
     if options.size.residents < 1 || options.size.approved_merchants < 1 {
         anyhow::bail!("the demo needs at least one resident and one approved merchant");
@@ -120,7 +132,6 @@ pub fn seed(conn: &mut DbConnection, settings: &Settings, options: &DemoOptions)
     let admin_hash = hashing.hash_blocking(&options.admin_password)?;
     let shared_hash = hashing.hash_blocking(&options.resident_password)?;
 
-    let now = crate::time::now();
     let now = now.with_nanosecond(0).unwrap_or(now);
     let data = plan::generate(
         options.size,

@@ -153,22 +153,30 @@ async fn planted_fraud_is_found_with_its_evidence_and_honest_merchants_are_not()
     }
 }
 
-#[tokio::test]
-async fn the_demo_city_plants_fraud_that_the_scan_finds_and_no_honest_merchant_is_flagged() {
-    let app = TestApp::spawn().await;
-    let mut conn = app.db();
-    let options = wenlv::demo::DemoOptions {
+fn demo_options() -> wenlv::demo::DemoOptions {
+    wenlv::demo::DemoOptions {
         size: wenlv::demo::DemoSize::small(),
         admin_phone: "13800000000".to_owned(),
         admin_password: "demo-admin-password".to_owned(),
         resident_password: "demo-resident-password".to_owned(),
         quiet: true,
-    };
-    wenlv::demo::seed(&mut conn, &app.settings, &options).expect("seeded");
-    let tz = app.settings.timezone();
-    let planted = wenlv::risk::plant::plant(&mut conn, tz, wenlv::time::now()).expect("planted");
-    let flags = wenlv::risk::repo::refresh(&mut conn, &app.settings.risk).expect("scan");
-    let found: HashMap<i64, Vec<String>> = flags
+    }
+}
+
+/// Merchant → the kinds of the signals it is flagged for.
+type FlagKinds = HashMap<i64, Vec<String>>;
+
+/// Seeds the small demo city as of `now`, plants its fraud, scans: the planted
+/// merchants with their patterns, the flags found, the flags themselves.
+fn plant_and_scan(
+    app: &TestApp,
+    conn: &mut wenlv::db::DbConnection,
+    now: chrono::NaiveDateTime,
+) -> (FlagKinds, FlagKinds, Vec<wenlv::risk::scan::Flag>) {
+    wenlv::demo::seed_as_of(conn, &app.settings, &demo_options(), now).expect("seeded");
+    let planted = wenlv::risk::plant::plant(conn, app.settings.timezone(), now).expect("planted");
+    let flags = wenlv::risk::repo::refresh(conn, &app.settings.risk).expect("scan");
+    let found: FlagKinds = flags
         .iter()
         .map(|f| (f.merchant_id, f.signals.iter().map(|s| s.kind.to_string()).collect()))
         .collect();
@@ -177,6 +185,14 @@ async fn the_demo_city_plants_fraud_that_the_scan_finds_and_no_honest_merchant_i
         (planted.repeat_pairs, vec!["repeat_pairs".to_owned()]),
         (planted.redemption_burst, vec!["redemption_burst".to_owned()]),
     ]);
+    (expected, found, flags)
+}
+
+#[tokio::test]
+async fn the_demo_city_plants_fraud_that_the_scan_finds_and_no_honest_merchant_is_flagged() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.db();
+    let (expected, found, flags) = plant_and_scan(&app, &mut conn, wenlv::time::now());
     assert_eq!(found, expected, "exactly the planted merchants, each for its pattern");
     // Every planted order is evidence of its merchant's signal (up to the evidence limit).
     for flag in &flags {
@@ -186,6 +202,22 @@ async fn the_demo_city_plants_fraud_that_the_scan_finds_and_no_honest_merchant_i
     let admin = app.admin().await;
     let queue = app.get("/admin/risk/merchants", Some(&admin.token)).await;
     assert_eq!(queue.expect(200, None)["items"].as_array().map(Vec::len), Some(3));
+}
+
+/// The demo city is generated relative to the moment it is seeded, and the moment
+/// steers its random stream (the lottery's orders and the planted ones included):
+/// at eight moments across a week, the scan finds exactly the planted merchants.
+#[tokio::test]
+async fn at_any_moment_of_seeding_the_scan_finds_exactly_the_planted_merchants() {
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+        .and_then(|d| d.and_hms_opt(0, 17, 0))
+        .expect("a time");
+    for step in 0..8 {
+        let now = start + chrono::Duration::hours(21 * step);
+        let app = TestApp::spawn().await;
+        let (expected, found, _) = plant_and_scan(&app, &mut app.db(), now);
+        assert_eq!(found, expected, "seeded as of {now}");
+    }
 }
 
 /// Several instances refresh the stored flags at once (each closing pass does): no
