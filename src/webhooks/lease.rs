@@ -5,7 +5,6 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::models::DeliveryStatus;
 use crate::db::schema::{webhook_deliveries, webhook_events, webhooks};
@@ -15,25 +14,16 @@ use crate::time::now;
 
 /// A delivery of an endpoint this pass holds the lease of: what to send, where,
 /// signed how. Read by column position (a select in field order).
-#[derive(Debug, Clone, Queryable, QueryableByName)]
+#[derive(Debug, Clone, Queryable)]
 pub struct Due {
-    #[diesel(sql_type = BigInt)]
     pub delivery_id: i64,
-    #[diesel(sql_type = BigInt)]
     pub webhook_id: i64,
-    #[diesel(sql_type = BigInt)]
     pub event_id: i64,
-    #[diesel(sql_type = Text)]
     pub public_id: String,
-    #[diesel(sql_type = Text)]
     pub url: String,
-    #[diesel(sql_type = Text)]
     pub secret: String,
-    #[diesel(sql_type = Text)]
     pub body: String,
-    #[diesel(sql_type = BigInt)]
     pub attempts: i64,
-    #[diesel(sql_type = Timestamp)]
     pub event_created_at: NaiveDateTime,
 }
 
