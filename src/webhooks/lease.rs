@@ -27,16 +27,16 @@ pub struct Due {
     pub event_created_at: NaiveDateTime,
 }
 
-/// What a pass holds: the endpoints it leased, until when, and their deliveries
-/// to send (each endpoint's in delivery id order).
-#[derive(Debug, Default)]
+/// What a pass holds: the endpoints it leased (none when nothing was due), until
+/// when, and their deliveries to send (each endpoint's in delivery id order).
+#[derive(Debug)]
 pub struct Claimed {
     pub due: Vec<Due>,
     pub endpoints: Vec<i64>,
     /// The lease's end, the same for every endpoint of the pass: releasing the
     /// lease requires it, so a pass that outlived its lease never releases the
     /// next holder's.
-    pub until: Option<NaiveDateTime>,
+    pub until: NaiveDateTime,
 }
 
 /// Leases one endpoint unless a lease on it holds, then reads its oldest due
@@ -126,7 +126,11 @@ pub fn claim(conn: &mut DbConnection, limit: i64, lease: Duration) -> AppResult<
             endpoints.push(webhook_id);
         }
     }
-    let mut claimed = Claimed::default();
+    let mut claimed = Claimed {
+        due: Vec::new(),
+        endpoints: Vec::new(),
+        until,
+    };
     for webhook_id in endpoints {
         let room = limit - claimed.due.len() as i64;
         if room <= 0 {
@@ -135,7 +139,6 @@ pub fn claim(conn: &mut DbConnection, limit: i64, lease: Duration) -> AppResult<
         let won = write_tx(conn, |c| claim_endpoint(c, webhook_id, room, at, until))?;
         if !won.is_empty() {
             claimed.endpoints.push(webhook_id);
-            claimed.until = Some(until);
             claimed.due.extend(won);
         }
     }
@@ -144,11 +147,14 @@ pub fn claim(conn: &mut DbConnection, limit: i64, lease: Duration) -> AppResult<
 
 /// Ends this pass's lease of its endpoints (inside the record's transaction), but
 /// not a lease another pass took after this one's lapsed.
-pub(super) fn release(conn: &mut DbConnection, claimed_endpoints: &[i64], until: NaiveDateTime) -> QueryResult<usize> {
+pub(super) fn release(conn: &mut DbConnection, claimed: &Claimed) -> QueryResult<usize> {
+    if claimed.endpoints.is_empty() {
+        return Ok(0);
+    }
     diesel::update(
         webhooks::table
-            .filter(webhooks::id.eq_any(claimed_endpoints))
-            .filter(webhooks::leased_until.eq(until)),
+            .filter(webhooks::id.eq_any(&claimed.endpoints))
+            .filter(webhooks::leased_until.eq(claimed.until)),
     )
     .set(webhooks::leased_until.eq(None::<NaiveDateTime>))
     .execute(conn)

@@ -5,8 +5,9 @@
 //!
 //! Instances need no other coordination: the lease on an endpoint, taken by a
 //! conditional UPDATE of its row, keeps its deliveries to one sender at a time,
-//! and a sender that dies mid-send only delays them until the lease lapses (so a receiver may see an event twice, which
-//! the contract allows: at least once, deduplicate by `Wenlv-Event-Id`).
+//! and a sender that dies mid-send only delays them until the lease lapses (so a
+//! receiver may see an event twice, which the contract allows: at least once,
+//! deduplicate by `Wenlv-Event-Id`).
 
 use std::time::{Duration, Instant};
 
@@ -93,8 +94,8 @@ async fn send(client: &reqwest::Client, due: &Due) -> Outcome {
 ///
 /// A pass leases endpoints with up to `webhooks.batch` due deliveries in all, and
 /// sends each endpoint's one after another only until this moment; the rest stay
-/// pending, still in order, for the next pass, once the record releases the lease. A
-/// receiver that answers at once thus gets a whole batch per pass (one lease and
+/// pending, still in order, for the next pass, once the record releases the
+/// lease. A receiver that answers at once thus gets a whole batch per pass (one lease and
 /// one record for many events: on SQLite each of those transactions takes the
 /// write lock the redemptions wait for), and one that times out every time still
 /// never holds a lease past its end.

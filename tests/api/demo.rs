@@ -36,7 +36,8 @@ struct Searchable {
     search_text: String,
 }
 
-fn options() -> DemoOptions {
+/// The small demo town, with the passwords these tests log in with.
+pub(crate) fn options() -> DemoOptions {
     DemoOptions {
         size: DemoSize::small(),
         admin_phone: "13800000000".to_owned(),
@@ -44,6 +45,16 @@ fn options() -> DemoOptions {
         resident_password: "demo-resident-password".to_owned(),
         quiet: true,
     }
+}
+
+/// Eight moments across a week, 21 hours apart (so at eight different hours of the
+/// day), to seed the demo as of: it is generated relative to the moment of
+/// seeding, and the moment steers its random stream.
+pub(crate) fn seeding_moments() -> impl Iterator<Item = chrono::NaiveDateTime> {
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+        .and_then(|d| d.and_hms_opt(0, 17, 0))
+        .expect("a time");
+    (0..8).map(move |step| start + chrono::Duration::hours(21 * step))
 }
 
 /// Each query counts rows that break an invariant: all must be 0.
@@ -395,11 +406,7 @@ fn causal_and_direct(conn: &mut wenlv::db::DbConnection, lottery: &wenlv::demo::
 /// not, before the lottery's shares were set as `src/demo/lottery.rs` says).
 #[tokio::test]
 async fn at_any_moment_of_seeding_the_demo_lottery_causes_less_than_it_shows_directly() {
-    let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
-        .and_then(|d| d.and_hms_opt(0, 17, 0))
-        .expect("a time");
-    for step in 0..8 {
-        let now = start + chrono::Duration::hours(21 * step);
+    for now in seeding_moments() {
         let app = TestApp::spawn().await;
         let mut conn = app.db();
         let summary = demo::seed_as_of(&mut conn, &app.settings, &options(), now).expect("seeded");

@@ -153,16 +153,6 @@ async fn planted_fraud_is_found_with_its_evidence_and_honest_merchants_are_not()
     }
 }
 
-fn demo_options() -> wenlv::demo::DemoOptions {
-    wenlv::demo::DemoOptions {
-        size: wenlv::demo::DemoSize::small(),
-        admin_phone: "13800000000".to_owned(),
-        admin_password: "demo-admin-password".to_owned(),
-        resident_password: "demo-resident-password".to_owned(),
-        quiet: true,
-    }
-}
-
 /// Merchant → the kinds of the signals it is flagged for.
 type FlagKinds = HashMap<i64, Vec<String>>;
 
@@ -173,7 +163,7 @@ fn plant_and_scan(
     conn: &mut wenlv::db::DbConnection,
     now: chrono::NaiveDateTime,
 ) -> (FlagKinds, FlagKinds, Vec<wenlv::risk::scan::Flag>) {
-    wenlv::demo::seed_as_of(conn, &app.settings, &demo_options(), now).expect("seeded");
+    wenlv::demo::seed_as_of(conn, &app.settings, &crate::demo::options(), now).expect("seeded");
     let planted = wenlv::risk::plant::plant(conn, app.settings.timezone(), now).expect("planted");
     let flags = wenlv::risk::repo::refresh(conn, &app.settings.risk).expect("scan");
     let found: FlagKinds = flags
@@ -209,11 +199,7 @@ async fn the_demo_city_plants_fraud_that_the_scan_finds_and_no_honest_merchant_i
 /// at eight moments across a week, the scan finds exactly the planted merchants.
 #[tokio::test]
 async fn at_any_moment_of_seeding_the_scan_finds_exactly_the_planted_merchants() {
-    let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
-        .and_then(|d| d.and_hms_opt(0, 17, 0))
-        .expect("a time");
-    for step in 0..8 {
-        let now = start + chrono::Duration::hours(21 * step);
+    for now in crate::demo::seeding_moments() {
         let app = TestApp::spawn().await;
         let (expected, found, _) = plant_and_scan(&app, &mut app.db(), now);
         assert_eq!(found, expected, "seeded as of {now}");
